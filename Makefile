@@ -1,0 +1,74 @@
+# Two commands: `make run` serves the portal, `make test` runs the whole suite.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+WORKERS ?= 2
+ENV_FILE := instance/portal.env
+DEBIAN_TEST_PACKAGES := slapd ldap-utils chromium poppler-utils
+
+.PHONY: run test lint install install-dev system-deps migrate seed clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# Secrets are generated once and kept in instance/ (never committed).
+$(ENV_FILE):
+	mkdir -p instance
+	umask 077; { \
+	  echo "PORTAL_ENV=production"; \
+	  echo "PORTAL_SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(48))')"; \
+	  echo "PORTAL_AUDIT_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(48))')"; \
+	  echo "PORTAL_DATABASE_URL=sqlite:///$(CURDIR)/instance/portal.db"; \
+	  echo "PORTAL_STORAGE_DIR=$(CURDIR)/instance/storage"; \
+	} > $@
+	@echo "Đã tạo $(ENV_FILE) với khóa bí mật mới."
+
+migrate: $(VENV)/.installed $(ENV_FILE)
+	set -a; . ./$(ENV_FILE); set +a; $(BIN)/flask --app wsgi portal db-upgrade
+
+seed: migrate
+	set -a; . ./$(ENV_FILE); set +a; $(BIN)/flask --app wsgi portal seed-demo --if-empty
+
+run: seed
+	@echo "Cổng thông tin: http://127.0.0.1:$(PORT)"
+	set -a; . ./$(ENV_FILE); set +a; exec $(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) \
+	  --access-logfile - wsgi:app
+
+# Debian packages the suite needs (a real slapd, Chromium for Playwright, poppler for PDFs).
+system-deps:
+	@missing=""; \
+	command -v /usr/sbin/slapd >/dev/null || missing="$$missing slapd"; \
+	command -v ldapadd >/dev/null || missing="$$missing ldap-utils"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Cài gói Debian còn thiếu:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+
+test: system-deps $(VENV)/.installed-dev lint
+	@echo "=== Bộ kiểm thử trên SQLite ==="
+	PORTAL_TEST_DATABASE=sqlite $(BIN)/pytest -p no:cacheprovider
+	@echo "=== Bộ kiểm thử trên PostgreSQL ==="
+	PORTAL_TEST_DATABASE=postgresql $(BIN)/pytest -p no:cacheprovider -m "not e2e"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

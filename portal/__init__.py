@@ -1,0 +1,86 @@
+"""Hệ thống quản lý văn bản và điều hành: the application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from portal import config
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(config.ROOT / "templates"),
+        static_folder=str(config.ROOT / "static"),
+        instance_path=str(config.ROOT / "instance"),
+    )
+    app.config.update(config.load(overrides))
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_DURATION=0,
+    )
+
+    from portal import db, web
+    from portal.extensions import babel, csrf, htmx, login_manager
+
+    db.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    babel.init_app(app, locale_selector=lambda: "vi", timezone_selector=lambda: app.config["TIMEZONE"])
+    _init_login(app, login_manager)
+    web.init_app(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+
+    from portal.cli import cli
+
+    app.cli.add_command(cli)
+    return app
+
+
+def _init_login(app: Flask, login_manager: Any) -> None:
+    from flask import request, url_for
+    from flask_login import login_url
+
+    from portal.auth import services
+    from portal.web import client_redirect
+
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # the server-side AuthSession is the authority
+    login_manager.user_loader(services.load)
+
+    @login_manager.unauthorized_handler
+    def _unauthorized():  # type: ignore[no-untyped-def]
+        # htmx requests get HX-Redirect: a 302 would be followed and the login page swapped
+        # into whatever element asked (STYLE §2)
+        target = request.full_path.rstrip("?") if request.method == "GET" else request.headers.get(
+            "HX-Current-URL", url_for("main.dashboard"))
+        return client_redirect(login_url("auth.login", next_url=target))
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.admin import bp as admin_bp
+    from portal.auth import bp as auth_bp
+    from portal.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from portal import timeutil
+    from portal.auth.forms import EmptyForm
+    from portal.documents.numbering import display as number_display
+    from portal.navigation import navigation
+
+    app.jinja_env.filters["date_vn"] = timeutil.format_date
+    app.jinja_env.filters["datetime_vn"] = timeutil.format_datetime
+    app.jinja_env.filters["number"] = number_display
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {"empty_form": EmptyForm, "navigation": navigation, "province_name": app.config["PROVINCE_NAME"]}

@@ -1,0 +1,7 @@
+"""Quản trị: the organisation tree and the people in it. Issue 3 adds account administration."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/quan-tri")
+
+from portal.admin import views  # noqa: E402,F401

@@ -1,0 +1,56 @@
+"""``flask --app wsgi portal …``: a few lines each, calling services; one commit at the end."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+
+from portal import audit, migrate, storage
+from portal.db import session
+
+
+@click.group("portal", help="Lệnh quản trị cổng QLVB&ĐH.")
+def cli() -> None:
+    pass
+
+
+@cli.command("db-upgrade", help="Áp dụng các bản chuyển đổi cơ sở dữ liệu (alembic upgrade head).")
+def db_upgrade() -> None:
+    migrate.upgrade(current_app.config["DATABASE_URL"])
+    click.echo("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
+
+
+@cli.command("seed-demo", help="Tạo dữ liệu tỉnh mẫu (chạy lại không tạo trùng).")
+@click.option("--if-empty", is_flag=True, help="Chỉ tạo khi cơ sở dữ liệu chưa có cơ quan nào.")
+def seed_demo(if_empty: bool) -> None:
+    from portal import demo
+
+    if if_empty and not demo.database_is_empty():
+        click.echo("Cơ sở dữ liệu đã có dữ liệu; bỏ qua dữ liệu mẫu.")
+        return
+    report = demo.seed()
+    session.commit()
+    click.echo(report)
+
+
+@cli.command("audit-verify", help="Kiểm tra chuỗi băm của nhật ký; báo bản ghi hỏng đầu tiên.")
+def audit_verify() -> None:
+    result = audit.verify(session(), current_app.config["AUDIT_KEY"])
+    click.echo(result.message())
+    if not result.ok:
+        sys.exit(1)
+
+
+@cli.command("storage-verify", help="Kiểm tra mọi tệp đã lưu còn đủ và đúng mã băm; ghi nhật ký tệp hỏng.")
+def storage_verify() -> None:
+    broken = list(storage.scrub())
+    for error in broken:
+        audit.record(None, "storage.integrity_error", object_type="stored_files", object_id=error.sha256,
+                     actor_name="storage-verify", details={"actual": error.actual})
+        click.echo(str(error))
+    session.commit()
+    if broken:
+        sys.exit(1)
+    click.echo("Mọi tệp đều toàn vẹn.")

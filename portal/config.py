@@ -1,0 +1,91 @@
+"""Settings: defaults here, then ``PORTAL_*`` environment variables, then the caller's overrides.
+
+This is the only module that reads ``os.environ``. Outside development and tests a missing secret
+stops start-up with a message naming the key: a default secret would reach production.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS: dict[str, Any] = {
+    # "production" unless said otherwise; "development" and "testing" relax the required keys.
+    "ENV": "production",
+    "SECRET_KEY": None,
+    # Key of the audit chain's HMAC; kept outside the database so that whoever edits rows cannot
+    # recompute the chain (SPEC §13.5).
+    "AUDIT_KEY": None,
+    "DATABASE_URL": None,
+    "STORAGE_DIR": str(ROOT / "instance" / "storage"),
+    "TIMEZONE": "Asia/Ho_Chi_Minh",
+    "MAX_UPLOAD_MB": 50,
+    # argon2id cost, SPEC §13.2: m = 64 MiB, t = 3, p = 4. Tests lower it to stay fast.
+    "ARGON2_MEMORY_KIB": 65536,
+    "ARGON2_TIME_COST": 3,
+    "ARGON2_PARALLELISM": 4,
+    "SESSION_COOKIE_SECURE": False,  # set to true when served over https
+    "PROVINCE_NAME": "Tỉnh Hà Nam",
+    "BABEL_DEFAULT_LOCALE": "vi",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session; sessions expire on their own
+}
+
+REQUIRED_OUTSIDE_DEVELOPMENT = ("SECRET_KEY", "AUDIT_KEY", "DATABASE_URL")
+RELAXED_ENVS = ("development", "testing")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the key."""
+
+
+def _parse(value: str) -> Any:
+    """Environment values are strings; numbers, booleans and JSON are recognised like Flask's
+    ``from_prefixed_env`` does, so ``PORTAL_MAX_UPLOAD_MB=20`` is an int."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    settings = dict(DEFAULTS)
+    for key, value in os.environ.items():
+        if key.startswith("PORTAL_"):
+            settings[key.removeprefix("PORTAL_")] = _parse(value)
+    settings.update(overrides or {})
+    if settings.get("TESTING"):
+        settings["ENV"] = "testing"
+    check(settings)
+    if not settings.get("DATABASE_URL"):
+        settings["DATABASE_URL"] = f"sqlite:///{ROOT / 'instance' / 'portal-dev.db'}"
+    if not settings.get("SECRET_KEY"):
+        # development only (check() refused this elsewhere): a fresh key per start, never a constant
+        settings["SECRET_KEY"] = os.urandom(32).hex()
+    if not settings.get("AUDIT_KEY"):
+        settings["AUDIT_KEY"] = "development-audit-key"
+    settings["MAX_CONTENT_LENGTH"] = int(settings["MAX_UPLOAD_MB"]) * 1024 * 1024 + 1024 * 1024
+    return settings
+
+
+def check(settings: dict[str, Any]) -> None:
+    env = settings.get("ENV")
+    if env not in ("production", "development", "testing"):
+        raise ConfigError(f"PORTAL_ENV phải là production, development hoặc testing (đang là {env!r}).")
+    if env in RELAXED_ENVS:
+        return
+    missing = [key for key in REQUIRED_OUTSIDE_DEVELOPMENT if not settings.get(key)]
+    if missing:
+        names = ", ".join(f"PORTAL_{key}" for key in missing)
+        raise ConfigError(
+            f"Thiếu cấu hình bắt buộc: {names}. Đặt biến môi trường (xem README, mục Cấu hình) "
+            "hoặc chạy `make run`, lệnh này tạo khóa bí mật trong instance/."
+        )
+    try:
+        int(settings["MAX_UPLOAD_MB"])
+    except (TypeError, ValueError) as exc:
+        raise ConfigError("PORTAL_MAX_UPLOAD_MB phải là số nguyên (MB).") from exc

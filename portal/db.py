@@ -1,0 +1,109 @@
+"""Engine, the request-scoped session and the declarative base.
+
+One transaction per request: services ``flush()`` at most; ``init_app`` commits once when the
+response is below 500 and rolls back otherwise, so a change and its audit row land together.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes stored in UTC. SQLite keeps no zone, so values come back naive; this type
+    makes both databases return aware UTC values and refuses naive ones on the way in (a naive
+    local time silently stored as UTC would shift every deadline by seven hours)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("UTCDateTime nhận giá trị có múi giờ (aware datetime).")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+session = scoped_session(sessionmaker(expire_on_commit=False))
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    """pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; we emit BEGIN
+    ourselves. ``BEGIN IMMEDIATE`` takes the write lock at the start, so a transaction that reads
+    a counter and then writes it can never fail half-way with SQLITE_BUSY (WAL snapshots cannot be
+    upgraded) and two registrations never read the same counter value."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _sqlite_setup(engine)
+    return engine
+
+
+def init_app(app: Flask) -> Engine:
+    engine = make_engine(app.config["DATABASE_URL"], pool_pre_ping=True)
+    app.extensions["engine"] = engine
+    session.configure(bind=engine)
+
+    @app.after_request
+    def _commit(response):  # type: ignore[no-untyped-def]
+        # 4xx answers commit too: their handlers roll back any half-done change first and then
+        # record the denial or failed sign-in, which must survive.
+        if response.status_code < 500:
+            session.commit()
+        else:
+            session.rollback()
+        return response
+
+    @app.teardown_appcontext
+    def _remove(exc: BaseException | None) -> None:
+        if exc is not None:
+            session.rollback()
+        session.remove()
+
+    return engine
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,38 @@
+"""The main menu. Items appear as their issues land; each names the roles that see it, and the
+views check the same roles again on the server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import request, url_for
+from flask_login import current_user
+
+from portal.auth.models import Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    endpoint: str
+    roles: frozenset[Role] | None = None  # None: everyone signed in
+
+    @property
+    def url(self) -> str:
+        return url_for(self.endpoint)
+
+    @property
+    def active(self) -> bool:
+        return request.endpoint is not None and request.endpoint.split(".")[0] == self.endpoint.split(".")[0]
+
+
+ITEMS = [
+    NavItem("Trang chủ", "main.dashboard"),
+    NavItem("Quản trị", "admin.organisations", frozenset({Role.SYSTEM_ADMIN, Role.ORG_ADMIN})),
+]
+
+
+def navigation() -> list[NavItem]:
+    if not current_user.is_authenticated:
+        return []
+    return [item for item in ITEMS if item.roles is None or current_user.has_role(*item.roles)]

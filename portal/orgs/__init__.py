@@ -1,0 +1,1 @@
+"""Organisations: the province's tree of organisations and their units (SPEC §1)."""

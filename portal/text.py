@@ -1,0 +1,25 @@
+"""Text at the boundary: NFC for everything stored, and a folded copy for searching without
+diacritics (SPEC §3.8, §14)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def nfc(value: str | None) -> str | None:
+    """Strip and normalise to NFC; an input typed with combining marks (NFD, as some Mac and
+    old Windows keyboards send) must compare equal to the precomposed form."""
+    if value is None:
+        return None
+    return unicodedata.normalize("NFC", value).strip()
+
+
+def fold(value: str | None) -> str:
+    """"Quyết định" → "quyet dinh": NFD, combining marks dropped, đ/Đ mapped by hand (đ has no
+    decomposition), lower case, whitespace collapsed."""
+    if not value:
+        return ""
+    decomposed = unicodedata.normalize("NFD", value)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    stripped = stripped.replace("đ", "d").replace("Đ", "D")
+    return " ".join(stripped.lower().split())
