@@ -121,8 +121,9 @@ def create_person(actor: User | None, data: PersonData, password: str | None = N
         user.positions.append(position)
     session.add(user)
     session.flush()
+    roles = sorted({role.value for pos in data.positions for role in pos.roles})
     audit.record(actor, "people.create", user, organisation_id=data.positions[0].organisation_id,
-                 details={"username": user.username, "roles": sorted({r.value for p in data.positions for r in p.roles})})
+                 details={"username": user.username, "roles": roles})
     return user
 
 
