@@ -20,15 +20,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from portal.db import Base, UTCDateTime, session, utcnow
-from portal.timeutil import to_local
+from portal.timeutil import DEFAULT_ZONE
 
 GENESIS = "0" * 64
+# The chained timestamp is always Vietnam time, whatever TIMEZONE says: a setting that changed the
+# canonical text would make every existing row fail verification.
+CHAIN_ZONE = ZoneInfo(DEFAULT_ZONE)
 
 
 class AuditEntry(Base):
@@ -96,8 +100,11 @@ def _canonical(entry: AuditEntry) -> str:
 
 
 def iso_local_precise(moment: datetime) -> str:
-    """ISO 8601 in Vietnam time with microseconds: the chained form must round-trip exactly."""
-    return to_local(moment).isoformat(timespec="microseconds")
+    """ISO 8601 in Vietnam time (+07:00) with microseconds: the chained form must round-trip
+    exactly."""
+    if moment.tzinfo is None:
+        raise ValueError("Thời điểm thiếu múi giờ.")
+    return moment.astimezone(CHAIN_ZONE).isoformat(timespec="microseconds")
 
 
 def _mac(key: str, prev_hash: str, canonical: str) -> str:
@@ -124,7 +131,9 @@ def record(
     """Append one row in the caller's transaction. Never pass passwords, tokens or session ids
     in ``details``: the log is read by people who must not learn them."""
     db = db or session()
-    head = db.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+    # populate_existing: a head loaded earlier in this transaction, before the lock, may be stale
+    head = db.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()
+                      .execution_options(populate_existing=True)).scalar_one()
     if obj is not None:
         db.flush()  # a new object gets its id before we name it
         object_type = object_type or _object_type(obj)
@@ -169,7 +178,23 @@ class VerifyResult:
 
 
 def _rows(db: Session) -> Iterator[AuditEntry]:
-    yield from db.execute(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000)).scalars()
+    """What the database holds now, not what this session remembers: populate_existing refreshes
+    rows already in the identity map (written earlier in the same transaction), and the result is
+    closed even when the walk stops at a broken row."""
+    result = db.execute(select(AuditEntry).order_by(AuditEntry.seq)
+                        .execution_options(yield_per=1000, populate_existing=True)).scalars()
+    try:
+        yield from result
+    finally:
+        result.close()
+
+
+def _intact(entry: AuditEntry, key: str) -> bool:
+    try:
+        expected = _mac(key, entry.prev_hash, _canonical(entry))
+    except (ValueError, TypeError):  # details no longer JSON, a timestamp without zone
+        return False
+    return hmac.compare_digest(str(entry.hash).encode(), expected.encode())
 
 
 def verify(db: Session, key: str) -> VerifyResult:
@@ -179,19 +204,23 @@ def verify(db: Session, key: str) -> VerifyResult:
     expected_prev = GENESIS
     expected_seq = 1
     checked = 0
-    for entry in _rows(db):
-        if entry.seq != expected_seq:
-            return VerifyResult(False, checked, expected_seq,
-                                f"thiếu bản ghi số {expected_seq} (bị xóa hoặc đổi thứ tự).")
-        if entry.prev_hash != expected_prev:
-            return VerifyResult(False, checked, entry.seq,
-                                "liên kết tới bản ghi trước không khớp (bị xóa, chèn hoặc đổi thứ tự).")
-        if not hmac.compare_digest(entry.hash, _mac(key, entry.prev_hash, _canonical(entry))):
-            return VerifyResult(False, checked, entry.seq, "nội dung bản ghi đã bị sửa.")
-        expected_prev = entry.hash
-        expected_seq += 1
-        checked += 1
-    head = db.get(AuditHead, 1)
+    rows = _rows(db)
+    try:
+        for entry in rows:
+            if entry.seq != expected_seq:
+                return VerifyResult(False, checked, expected_seq,
+                                    f"thiếu bản ghi số {expected_seq} (bị xóa hoặc đổi thứ tự).")
+            if entry.prev_hash != expected_prev:
+                return VerifyResult(False, checked, entry.seq,
+                                    "liên kết tới bản ghi trước không khớp (bị xóa, chèn hoặc đổi thứ tự).")
+            if not _intact(entry, key):
+                return VerifyResult(False, checked, entry.seq, "nội dung bản ghi đã bị sửa.")
+            expected_prev = entry.hash
+            expected_seq += 1
+            checked += 1
+    finally:
+        rows.close()
+    head = db.get(AuditHead, 1, populate_existing=True)
     if head is None:
         return VerifyResult(False, checked, None, "mất bản ghi đầu chuỗi (audit_head).")
     if head.last_seq != checked or head.last_hash != expected_prev:

@@ -43,9 +43,12 @@ class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names the key."""
 
 
-def _parse(value: str) -> Any:
+def _parse(key: str, value: str) -> Any:
     """Environment values are strings; numbers, booleans and JSON are recognised like Flask's
-    ``from_prefixed_env`` does, so ``PORTAL_MAX_UPLOAD_MB=20`` is an int."""
+    ``from_prefixed_env`` does, so ``PORTAL_MAX_UPLOAD_MB=20`` is an int. Secrets, URLs and names
+    stay text: a generated key that happens to be all digits must not turn into an int."""
+    if key in REQUIRED_OUTSIDE_DEVELOPMENT or isinstance(DEFAULTS.get(key), str):
+        return value
     try:
         return json.loads(value)
     except ValueError:
@@ -56,7 +59,8 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     settings = dict(DEFAULTS)
     for key, value in os.environ.items():
         if key.startswith("PORTAL_"):
-            settings[key.removeprefix("PORTAL_")] = _parse(value)
+            name = key.removeprefix("PORTAL_")
+            settings[name] = _parse(name, value)
     settings.update(overrides or {})
     if settings.get("TESTING"):
         settings["ENV"] = "testing"
@@ -76,6 +80,10 @@ def check(settings: dict[str, Any]) -> None:
     env = settings.get("ENV")
     if env not in ("production", "development", "testing"):
         raise ConfigError(f"PORTAL_ENV phải là production, development hoặc testing (đang là {env!r}).")
+    try:
+        int(settings["MAX_UPLOAD_MB"])
+    except (TypeError, ValueError) as exc:
+        raise ConfigError("PORTAL_MAX_UPLOAD_MB phải là số nguyên (MB).") from exc
     if env in RELAXED_ENVS:
         return
     missing = [key for key in REQUIRED_OUTSIDE_DEVELOPMENT if not settings.get(key)]
@@ -85,7 +93,3 @@ def check(settings: dict[str, Any]) -> None:
             f"Thiếu cấu hình bắt buộc: {names}. Đặt biến môi trường (xem README, mục Cấu hình) "
             "hoặc chạy `make run`, lệnh này tạo khóa bí mật trong instance/."
         )
-    try:
-        int(settings["MAX_UPLOAD_MB"])
-    except (TypeError, ValueError) as exc:
-        raise ConfigError("PORTAL_MAX_UPLOAD_MB phải là số nguyên (MB).") from exc

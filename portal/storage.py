@@ -11,12 +11,14 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import os
 import re
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,15 +26,18 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
-from sqlalchemy import Integer, String
+from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, UTCDateTime, session, utcnow
 
 CHUNK = 1024 * 1024
-_HASH_RE = re.compile(r"^[0-9a-f]{64}$")
+_HASH_RE = re.compile(r"[0-9a-f]{64}")  # used with fullmatch: "$" would let a trailing "\n" through
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP = b"PK\x03\x04"
+# whatever a damaged, encrypted or exotic archive makes zipfile raise: the upload is then simply
+# not the format it claims
+_ZIP_ERRORS = (zipfile.BadZipFile, KeyError, OSError, EOFError, RuntimeError, NotImplementedError, zlib.error)
 
 
 class StorageError(Exception):
@@ -100,26 +105,30 @@ def _zip_names(path: Path) -> set[str]:
     try:
         with zipfile.ZipFile(path) as archive:
             return set(archive.namelist()[:2000])
-    except (zipfile.BadZipFile, OSError):
+    except _ZIP_ERRORS:
         return set()
 
 
 def _odf_mimetype(path: Path) -> str:
+    """Only the first bytes are inflated: a "mimetype" member that expands to gigabytes (a zip bomb
+    within the upload limit) must not be read whole into memory."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            return archive.read("mimetype")[:100].decode("ascii", "replace")
-    except (zipfile.BadZipFile, KeyError, OSError):
+        with zipfile.ZipFile(path) as archive, archive.open("mimetype") as member:
+            return member.read(100).decode("ascii", "replace")
+    except _ZIP_ERRORS:
         return ""
 
 
 def _is_text(head: bytes) -> bool:
+    """UTF-8 without NUL bytes. The sample may end inside a multi-byte character, so the decoder
+    is told more may follow; any byte that can never be UTF-8 (\\xff, a stray continuation byte)
+    still fails, wherever it sits."""
     if b"\x00" in head:
         return False
     try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # a multi-byte character cut at the end of the sample is still text
-        return exc.start >= len(head) - 3
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
     return True
 
 
@@ -153,7 +162,7 @@ def root() -> Path:
 
 
 def object_path(sha256: str) -> Path:
-    if not _HASH_RE.match(sha256):
+    if not isinstance(sha256, str) or not _HASH_RE.fullmatch(sha256):
         raise StorageError("Mã tệp không hợp lệ.")
     return root() / "objects" / sha256[:2] / sha256[2:4] / sha256
 
@@ -168,6 +177,16 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _fsync_tree(path: Path, top: Path) -> None:
+    """The rename and any directories just created on the way (``objects/ab/cd``) must reach the
+    disk too, or a power cut after commit can lose the entry that names the object."""
+    while True:
+        _fsync_dir(path)
+        if path == top or top not in path.parents:
+            return
+        path = path.parent
 
 
 def save(stream: BinaryIO | bytes, filename: str) -> StoredFile:
@@ -208,7 +227,7 @@ def save(stream: BinaryIO | bytes, filename: str) -> StoredFile:
         final = object_path(sha)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, final)  # atomic on one file system: readers see all or nothing
-        _fsync_dir(final.parent)
+        _fsync_tree(final.parent, root())
     finally:
         tmp.unlink(missing_ok=True)
     row = session.get(StoredFile, sha)
@@ -230,9 +249,10 @@ def _hash_file(path: Path) -> str:
 def read(sha256: str) -> bytes:
     """The stored bytes, after checking they still hash to their name."""
     path = object_path(sha256)
-    if not path.is_file():
-        raise IntegrityError(sha256, None)
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise IntegrityError(sha256, None) from None
     actual = hashlib.sha256(data).hexdigest()
     if actual != sha256:
         raise IntegrityError(sha256, actual)
@@ -241,8 +261,6 @@ def read(sha256: str) -> bytes:
 
 def scrub() -> Iterator[IntegrityError]:
     """Every stored row whose object is missing or changed (the nightly check of SPEC §16)."""
-    from sqlalchemy import select
-
     for sha in session.execute(select(StoredFile.sha256).order_by(StoredFile.sha256)).scalars():
         path = object_path(sha)
         if not path.is_file():

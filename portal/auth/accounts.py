@@ -18,6 +18,7 @@ from portal.errors import ValidationFailed
 from portal.orgs.models import Organisation
 from portal.text import fold, nfc
 
+# always fullmatch(): with match(), "$" also accepts a trailing newline
 USERNAME_RE = re.compile(r"^[a-z0-9._-]{1,64}$")
 # letters of any script (Vietnamese included), spaces, and the hyphen/apostrophe some names carry
 NAME_RE = re.compile(r"^[^\W\d_]+(?:[ '-][^\W\d_]+)+$")
@@ -26,7 +27,7 @@ NAME_RE = re.compile(r"^[^\W\d_]+(?:[ '-][^\W\d_]+)+$")
 def check_username(value: str | None) -> str | None:
     if not value:
         return "Hãy nhập tên đăng nhập."
-    if not USERNAME_RE.match(value):
+    if not USERNAME_RE.fullmatch(value):
         return "Tên đăng nhập chỉ gồm chữ thường không dấu, chữ số và . _ -, tối đa 64 ký tự."
     return None
 
@@ -37,7 +38,7 @@ def check_full_name(value: str | None) -> str | None:
         return "Hãy nhập họ và tên."
     if len(value) > 50:
         return "Họ và tên tối đa 50 ký tự."
-    if not NAME_RE.match(value):
+    if not NAME_RE.fullmatch(value):
         return "Họ và tên gồm ít nhất hai từ, chỉ có chữ cái (có dấu) và khoảng trắng, ví dụ Nguyễn Thị Hương."
     return None
 

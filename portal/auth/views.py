@@ -9,8 +9,10 @@ from portal.web import client_redirect, render
 
 
 def safe_next(target: str | None) -> str:
-    """Only our own paths: "//evil.example" and "https://…" would turn sign-in into a redirector."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only our own paths: "//evil.example" and "https://…" would turn sign-in into a redirector.
+    Browsers drop tabs and newlines from a Location, so "/\\t/evil.example" is refused too."""
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and target.isprintable()):
         return target
     return url_for("main.dashboard")
 

@@ -15,6 +15,7 @@ from portal.errors import NotAllowed, NotFound, ValidationFailed
 from portal.orgs.models import Organisation, OrgKind
 from portal.text import fold, nfc
 
+# always fullmatch(): with match(), "$" also accepts a trailing newline
 ORGAN_ID_RE = re.compile(r"^[A-Z0-9]+(\.[A-Z0-9]+)*$")
 LEGACY_ORGAN_ID_RE = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
 SHORT_NAME_RE = re.compile(r"^[A-ZĐ0-9][A-Za-zĐđ0-9&]*$")
@@ -29,7 +30,7 @@ def check_organ_id(value: str | None) -> str | None:
         return None
     if len(value) > 35:
         return "Mã định danh tối đa 35 ký tự."
-    if not ORGAN_ID_RE.match(value):
+    if not ORGAN_ID_RE.fullmatch(value):
         return ("Mã định danh chỉ gồm chữ in hoa không dấu và chữ số, các nhóm cách nhau bởi dấu chấm "
                 "(ví dụ H27.01), không có khoảng trắng hay dấu chấm ở đầu, cuối.")
     return None
@@ -39,7 +40,7 @@ def check_legacy_organ_id(value: str | None) -> str | None:
     """Mã cũ theo QCVN 102:2016: ``000.00.00.H49`` (13 ký tự)."""
     if not value:
         return None
-    if not LEGACY_ORGAN_ID_RE.match(value):
+    if not LEGACY_ORGAN_ID_RE.fullmatch(value):
         return "Mã định danh cũ (QCVN 102:2016) phải có dạng 000.00.00.H49: 3 số, 2 số, 2 số, một chữ in hoa và 2 số."
     return None
 
@@ -51,7 +52,7 @@ def check_short_name(value: str | None) -> str | None:
         return "Hãy nhập tên viết tắt (dùng trong ký hiệu văn bản, ví dụ UBND, SNV)."
     if len(value) > 30:
         return "Tên viết tắt tối đa 30 ký tự."
-    if not SHORT_NAME_RE.match(value):
+    if not SHORT_NAME_RE.fullmatch(value):
         return ("Tên viết tắt bắt đầu bằng chữ in hoa hoặc số, chỉ gồm chữ và số, không có khoảng trắng, "
                 "dấu “/” hay “-” (ví dụ UBND, STTTT).")
     return None
@@ -103,11 +104,11 @@ def validate(data: OrgData, existing: Organisation | None = None) -> dict[str, s
         message = check(getattr(data, field))
         if message:
             errors[field] = message
-    if data.email and (len(data.email) > 100 or not EMAIL_RE.match(data.email)):
+    if data.email and (len(data.email) > 100 or not EMAIL_RE.fullmatch(data.email)):
         errors["email"] = "Thư điện tử không hợp lệ (ví dụ vanthu@hanam.gov.vn)."
     for field in ("phone", "fax"):
         value = getattr(data, field)
-        if value and not PHONE_RE.match(value):
+        if value and not PHONE_RE.fullmatch(value):
             errors[field] = "Số điện thoại/fax chỉ gồm chữ số, khoảng trắng và + ( ) . -, tối đa 20 ký tự."
     if data.address and len(data.address) > 250:
         errors["address"] = "Địa chỉ tối đa 250 ký tự."

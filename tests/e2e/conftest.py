@@ -1,0 +1,113 @@
+"""A real server for the browser: migrations and demo data in a fresh SQLite file, then gunicorn
+on a free loopback port, exactly as `make run` serves it (production settings, no test config).
+
+Only loopback network: Chromium is Debian's own (/usr/bin/chromium), never a downloaded one.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Playwright, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+STARTUP_TIMEOUT = 20.0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _server_env(tmp: Path) -> dict[str, str]:
+    """The caller's environment without its PORTAL_* settings, plus a throwaway production config.
+    argon2 is cheapened so that seeding the demo accounts takes seconds, not minutes."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PORTAL_")}
+    env.update({
+        "PORTAL_ENV": "production",
+        "PORTAL_SECRET_KEY": secrets.token_urlsafe(32),
+        "PORTAL_AUDIT_KEY": secrets.token_urlsafe(32),
+        "PORTAL_DATABASE_URL": f"sqlite:///{tmp / 'portal.db'}",
+        "PORTAL_STORAGE_DIR": str(tmp / "storage"),
+        "PORTAL_ARGON2_MEMORY_KIB": "8192",
+        "PORTAL_ARGON2_TIME_COST": "1",
+        "PORTAL_ARGON2_PARALLELISM": "1",
+    })
+    return env
+
+
+def _portal_command(env: dict[str, str], *args: str) -> None:
+    result = subprocess.run([str(BIN / "flask"), "--app", "wsgi", "portal", *args], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, f"`portal {' '.join(args)}` thất bại:\n{result.stdout}\n{result.stderr}"
+
+
+def _wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"gunicorn dừng với mã {server.returncode}:\n{log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as resp:  # noqa: S310 (loopback http)
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"/healthz không trả lời 200 sau {STARTUP_TIMEOUT:.0f} giây:\n{log.read_text(errors='replace')}")
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a gunicorn serving `wsgi:app` over a migrated, demo-seeded SQLite database."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    env = _server_env(tmp)
+    _portal_command(env, "db-upgrade")
+    _portal_command(env, "seed-demo")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp / "gunicorn.log"
+    with log.open("wb") as log_file:
+        server = subprocess.Popen(
+            [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
+             "--access-logfile", "-", "wsgi:app"],
+            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        _wait_healthy(url, server, log)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Không có {CHROMIUM}: chạy `make system-deps` (gói Debian chromium).")
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()

@@ -1,0 +1,242 @@
+"""The demo province: built through the services, idempotent, a person in every role, the
+published accounts sign in, and its books number 1..n like real ones."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from portal import demo
+from portal.audit import AuditEntry
+from portal.auth.models import Position, PositionRole, Role, User
+from portal.documents.models import (
+    Channel,
+    DocumentType,
+    IncomingDocument,
+    IncomingStatus,
+    OutgoingDocument,
+    RegisterBook,
+    RegisterCounter,
+    Urgency,
+)
+from portal.orgs.models import Organisation, OrgKind
+from portal.timeutil import local_year
+
+DEMO_MD = Path(__file__).resolve().parents[1] / "docs" / "DEMO.md"
+ORGANISATION_ROLES = {Role.CLERK, Role.OFFICER, Role.UNIT_HEAD, Role.AGENCY_LEADER, Role.FORMAT_CHECKER,
+                      Role.ARCHIVIST, Role.SCHEDULE_EDITOR, Role.ORG_ADMIN}
+# README, docs and the browser test publish these; they must not drift
+FIXED_ACCOUNTS = [
+    ("vanthu.vp", "VanThu@VP2026!", "Văn phòng Ủy ban nhân dân tỉnh", Role.CLERK),
+    ("lanhdao.vp", "LanhDao@VP2026!", "Văn phòng Ủy ban nhân dân tỉnh", Role.AGENCY_LEADER),
+    ("chuyenvien.vp", "ChuyenVien@VP2026!", "Văn phòng Ủy ban nhân dân tỉnh", Role.OFFICER),
+    ("quantri.tinh", "QuanTri@Tinh2026!", "Văn phòng Ủy ban nhân dân tỉnh", Role.SYSTEM_ADMIN),
+    ("vanthu.snv", "VanThu@SNV2026!", "Sở Nội vụ", Role.CLERK),
+]
+COUNTED = (Organisation, User, Position, PositionRole, DocumentType, RegisterBook, RegisterCounter,
+           OutgoingDocument, IncomingDocument, AuditEntry)
+
+
+@pytest.fixture
+def seeded(db: Session) -> str:
+    return demo.seed()
+
+
+def _counts(db: Session) -> dict[str, int]:
+    counts = {model.__name__: db.execute(select(func.count()).select_from(model)).scalar_one() for model in COUNTED}
+    counts["numbers used"] = db.execute(select(func.coalesce(func.sum(RegisterCounter.last_number), 0))).scalar_one()
+    return counts
+
+
+def test_seed_builds_the_province_once(db):
+    assert demo.database_is_empty()
+    first = demo.seed()
+    assert not demo.database_is_empty()
+    assert first.startswith("Đã tạo dữ liệu mẫu tỉnh Hà Nam")
+    assert f"{len(demo.ACCOUNTS)} tài khoản" in first
+    before = _counts(db)
+
+    second = demo.seed()
+
+    assert second == "Dữ liệu mẫu tỉnh Hà Nam đã có đủ; không tạo thêm gì."
+    assert _counts(db) == before
+    assert 30 <= before["OutgoingDocument"] + before["IncomingDocument"] <= 50
+
+
+def test_seed_demo_command(app, db):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["portal", "seed-demo", "--if-empty"])
+    assert result.exit_code == 0, result.output
+    assert "Đã tạo dữ liệu mẫu" in result.output
+    result = runner.invoke(args=["portal", "seed-demo", "--if-empty"])
+    assert "bỏ qua" in result.output
+    result = runner.invoke(args=["portal", "seed-demo"])
+    assert "không tạo thêm gì" in result.output
+
+
+def test_tree_and_identifiers(db, seeded):
+    by_code = {o.organ_id: o for o in db.execute(select(Organisation)).scalars() if o.organ_id}
+    root = by_code["H35"]
+    assert (root.name, root.short_name, root.kind, root.legacy_organ_id, root.parent_id) == (
+        "Ủy ban nhân dân tỉnh Hà Nam", "UBND", OrgKind.PEOPLE_COMMITTEE, "000.00.00.H35", None)
+    assert (by_code["H35.01"].short_name, by_code["H35.01"].legacy_organ_id) == ("VP", "000.00.01.H35")
+    for spec in demo.ORGANISATIONS[1:]:
+        org = by_code[spec.organ_id]
+        assert org.parent_id == root.id
+        assert org.is_issuing
+        units = [u for u in org.children if u.kind == OrgKind.INTERNAL_UNIT]
+        assert 2 <= len(units) <= 3
+        assert all(not u.is_issuing and u.owner_id == org.id for u in units)
+    for spec in demo.EXTERNALS:
+        assert by_code[spec.organ_id].kind == OrgKind.EXTERNAL
+        assert by_code[spec.organ_id].parent_id is None
+
+
+def test_every_organisation_has_every_role(db, seeded):
+    roles: dict[int, set[Role]] = defaultdict(set)
+    for organisation_id, role in db.execute(select(Position.organisation_id, PositionRole.role).join(Position.roles)):
+        roles[organisation_id].add(role)
+    issuing = db.execute(select(Organisation).where(
+        Organisation.is_issuing.is_(True), Organisation.kind != OrgKind.EXTERNAL)).scalars().all()
+    assert len(issuing) == len(demo.ORGANISATIONS)
+    for org in issuing:
+        assert roles[org.id] >= ORGANISATION_ROLES, (org.name, ORGANISATION_ROLES - roles[org.id])
+    everyone = set().union(*roles.values())
+    assert {Role.SYSTEM_ADMIN, Role.OVERVIEW} <= everyone
+
+
+def test_officers_and_unit_heads_sit_in_a_unit_of_their_organisation(db, seeded):
+    positions = db.execute(select(Position).join(Position.roles).where(
+        PositionRole.role.in_([Role.OFFICER, Role.UNIT_HEAD]))).scalars().unique().all()
+    assert positions
+    for position in positions:
+        assert position.unit is not None, position.title
+        assert position.unit.owner_id == position.organisation_id
+
+
+@pytest.mark.parametrize(("username", "password", "organisation", "role"), FIXED_ACCOUNTS)
+def test_published_accounts_sign_in(client, seeded, username, password, organisation, role):
+    account = next(a for a in demo.ACCOUNTS if a.username == username)
+    assert (account.password, account.organisation) == (password, organisation)
+    assert role in account.roles
+
+    resp = client.post("/auth/login", data={"username": username, "password": password})
+    assert resp.status_code == 303, resp.get_data(as_text=True)[:500]
+    body = client.get("/").get_data(as_text=True)
+    assert account.full_name in body
+    assert organisation in body
+    assert role.label in body
+
+
+def test_every_demo_password_is_strong():
+    assert len({a.username for a in demo.ACCOUNTS}) == len(demo.ACCOUNTS)
+    assert len({a.password for a in demo.ACCOUNTS}) == len(demo.ACCOUNTS)
+    for account in demo.ACCOUNTS:
+        p = account.password
+        assert len(p) >= 12, account.username
+        for kind in (r"[A-Z]", r"[a-z]", r"\d", r"[^A-Za-z0-9]"):
+            assert re.search(kind, p), (account.username, kind)
+        assert re.fullmatch(r"[a-z0-9._-]+", account.username)
+
+
+def test_docs_list_every_account():
+    text = DEMO_MD.read_text(encoding="utf-8")
+    assert "production" in text.lower() or "sản xuất" in text
+    for account in demo.ACCOUNTS:
+        row = next((line for line in text.splitlines() if line.startswith(f"| `{account.username}` |")), "")
+        assert f"`{account.password}`" in row, account.username
+        assert account.full_name in row, account.username
+        assert account.organisation in row, account.username
+
+
+def _consecutive(rows: list[tuple[int, int, int, datetime]]) -> None:
+    """Numbers per (book, year) are 1..n and follow the order of time."""
+    by_book: dict[tuple[int, int], list[tuple[datetime, int]]] = defaultdict(list)
+    for book_id, year, number, moment in rows:
+        by_book[book_id, year].append((moment, number))
+    assert by_book
+    for key, entries in by_book.items():
+        numbers = [n for _, n in sorted(entries)]
+        assert numbers == list(range(1, len(entries) + 1)), key
+
+
+def test_numbers_are_consecutive_per_book_and_year(db, seeded):
+    _consecutive(db.execute(select(IncomingDocument.book_id, IncomingDocument.year, IncomingDocument.arrival_number,
+                                   IncomingDocument.registered_at)
+                            .where(IncomingDocument.arrival_number.is_not(None))).all())
+    _consecutive(db.execute(select(OutgoingDocument.book_id, OutgoingDocument.year, OutgoingDocument.number,
+                                   OutgoingDocument.issued_at)).all())
+    for counter in db.execute(select(RegisterCounter)).scalars():
+        used = db.execute(select(func.count()).select_from(IncomingDocument).where(
+            IncomingDocument.book_id == counter.book_id, IncomingDocument.year == counter.year)).scalar_one()
+        used += db.execute(select(func.count()).select_from(OutgoingDocument).where(
+            OutgoingDocument.book_id == counter.book_id, OutgoingDocument.year == counter.year)).scalar_one()
+        assert counter.last_number == used
+
+
+def test_documents_look_real(db, seeded):
+    outgoing = db.execute(select(OutgoingDocument)).scalars().all()
+    incoming = db.execute(select(IncomingDocument)).scalars().all()
+    this_year = local_year()
+    assert {d.year for d in outgoing} == {this_year - 1, this_year}
+    assert {d.urgency for d in outgoing} >= {Urgency.NORMAL, Urgency.URGENT, Urgency.EXPRESS}
+    for doc in outgoing:
+        assert doc.issued_at.tzinfo is not None
+        assert local_year(doc.issued_at) == doc.year
+        assert re.fullmatch(r"\d{2,}", doc.code_number or "")
+        assert "CV" not in (doc.code_notation or "").split("-")
+        assert doc.identifier == f"{doc.organisation.organ_id}-{doc.year}.{doc.code_number}/{doc.code_notation}"
+        assert doc.signer_name
+        assert doc.signer_position
+        assert doc.subject_folded
+    notations = {d.code_notation for d in outgoing}
+    assert {"QĐ-UBND", "KH-UBND", "UBND-KT", "KH-SNV", "SNV-VP"} <= notations
+
+    statuses = {d.status for d in incoming}
+    assert statuses == {IncomingStatus.ARRIVED, IncomingStatus.REGISTERED}
+    for doc in incoming:
+        if doc.status == IncomingStatus.ARRIVED:
+            assert (doc.book_id, doc.year, doc.arrival_number) == (None, None, None)
+        else:
+            assert doc.arrival_number
+            assert doc.registered_by_id
+            assert doc.registered_at >= doc.arrived_at
+    linked = [d for d in incoming if d.source_outgoing_id]
+    assert linked
+    assert all(d.channel == Channel.INTERNAL for d in linked)
+    for doc in linked:
+        source = db.get(OutgoingDocument, doc.source_outgoing_id)
+        assert source.organisation_id == doc.sender_organisation_id != doc.organisation_id
+        assert (doc.code_number, doc.code_notation, doc.document_id) == (
+            source.code_number, source.code_notation, source.document_id)
+        assert doc.arrived_at >= source.issued_at
+    assert any(d.channel == Channel.PAPER and d.has_paper for d in incoming)
+
+
+def _texts(db: Session):
+    for org in db.execute(select(Organisation)).scalars():
+        yield org.name, org.short_name, org.address
+    for user in db.execute(select(User)).scalars():
+        yield user.full_name, user.username
+    for position in db.execute(select(Position)).scalars():
+        yield (position.title,)
+    for doc_type in db.execute(select(DocumentType)).scalars():
+        yield doc_type.name, doc_type.abbreviation
+    for model in (OutgoingDocument, IncomingDocument):
+        for doc in db.execute(select(model)).scalars():
+            yield doc.subject, doc.organ_name, doc.type_name, doc.code_notation, doc.signer_name, doc.signer_position
+
+
+def test_all_names_are_nfc(db, seeded):
+    for values in _texts(db):
+        for value in values:
+            assert value is None or unicodedata.is_normalized("NFC", value), value
+    for account in demo.ACCOUNTS:
+        assert unicodedata.is_normalized("NFC", account.full_name + account.title + account.organisation)
