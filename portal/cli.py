@@ -9,6 +9,7 @@ from flask import current_app
 
 from portal import audit, migrate, storage
 from portal.db import session
+from portal.errors import ValidationFailed
 
 
 @click.group("portal", help="Lệnh quản trị cổng QLVB&ĐH.")
@@ -30,7 +31,11 @@ def seed_demo(if_empty: bool) -> None:
     if if_empty and not demo.database_is_empty():
         click.echo("Cơ sở dữ liệu đã có dữ liệu; bỏ qua dữ liệu mẫu.")
         return
-    report = demo.seed()
+    try:
+        report = demo.seed()
+    except ValidationFailed as exc:
+        session.rollback()
+        raise click.ClickException(f"Không tạo được dữ liệu mẫu: {exc}") from exc
     session.commit()
     click.echo(report)
 

@@ -29,6 +29,9 @@ DEFAULTS: dict[str, Any] = {
     "ARGON2_TIME_COST": 3,
     "ARGON2_PARALLELISM": 4,
     "SESSION_COOKIE_SECURE": False,  # set to true when served over https
+    # Number of reverse proxies in front of the portal whose X-Forwarded-For is trusted; 0 = none.
+    # Audit rows and throttling use the client address, never a proxy's.
+    "TRUSTED_PROXIES": 0,
     "PROVINCE_NAME": "Tỉnh Hà Nam",
     "BABEL_DEFAULT_LOCALE": "vi",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",

@@ -27,6 +27,7 @@ from typing import BinaryIO
 
 from flask import current_app
 from sqlalchemy import Integer, String, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, UTCDateTime, session, utcnow
@@ -230,12 +231,13 @@ def save(stream: BinaryIO | bytes, filename: str) -> StoredFile:
         _fsync_tree(final.parent, root())
     finally:
         tmp.unlink(missing_ok=True)
-    row = session.get(StoredFile, sha)
-    if row is None:
-        row = StoredFile(sha256=sha, size=size, extension=ext, content_type=KINDS[ext].content_type)
-        session.add(row)
-        session.flush()
-    return row
+    # Two people uploading the same file at the same moment both reach here: the insert ignores
+    # the row the other one wrote, so neither gets an error for a file that is already safe.
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(insert(StoredFile).values(
+        sha256=sha, size=size, extension=ext, content_type=KINDS[ext].content_type, created_at=utcnow(),
+    ).on_conflict_do_nothing())
+    return session.get_one(StoredFile, sha)
 
 
 def _hash_file(path: Path) -> str:

@@ -412,3 +412,28 @@ def test_non_admins_cannot_see_the_admin_area(client, factory, login, role):
     login(factory.person(role))
     for url in ("/quan-tri/co-quan", "/quan-tri/co-quan/moi", "/quan-tri/nguoi-dung"):
         assert client.get(url).status_code == 403
+
+
+# --- external organisations -------------------------------------------------------------------------
+
+def _external(factory, name="Bộ Nội vụ", short_name="BNV", organ_id="G09"):
+    factory.province()
+    return orgs.create(None, orgs.OrgData(name=name, short_name=short_name, kind=OrgKind.EXTERNAL,
+                                          is_issuing=True, organ_id=organ_id))
+
+
+def test_external_organisations_stay_outside_the_tree(factory):
+    ministry = _external(factory)
+    assert ministry.parent_id is None
+    with pytest.raises(ValidationFailed) as exc:
+        orgs.create(None, orgs.OrgData(name="Văn phòng Chính phủ", short_name="VPCP", kind=OrgKind.EXTERNAL,
+                                       is_issuing=True, parent_id=factory.province().id, organ_id="G22"))
+    assert "ngoài hệ thống" in exc.value.errors["parent_id"]
+
+
+def test_no_unit_under_an_external_organisation(factory):
+    ministry = _external(factory)
+    with pytest.raises(ValidationFailed) as exc:
+        orgs.create(None, orgs.OrgData(name="Vụ Tổ chức cán bộ", short_name="TCCB", kind=OrgKind.INTERNAL_UNIT,
+                                       is_issuing=False, parent_id=ministry.id))
+    assert "ngoài hệ thống" in exc.value.errors["parent_id"]

@@ -222,3 +222,17 @@ def test_list_shows_status_labels(client, db, factory, login):
     login(factory.person(Role.ORG_ADMIN, organisation=org))
     assert "Bị khóa" in _rows(client, "bi.khoa")
     assert db.get(User, locked.id) is not None
+
+
+def test_nobody_holds_a_position_in_an_external_organisation(factory):
+    from portal.orgs import services as orgs
+    from portal.orgs.models import OrgKind
+
+    factory.province()
+    ministry = orgs.create(None, orgs.OrgData(name="Bộ Nội vụ", short_name="BNV", kind=OrgKind.EXTERNAL,
+                                              is_issuing=True, organ_id="G09"))
+    data = accounts.PersonData(username="nguoingoai", full_name="Lê Văn Ngoại", positions=[
+        accounts.PositionData(organisation_id=ministry.id, title="Chuyên viên", roles=[Role.OFFICER])])
+    with pytest.raises(ValidationFailed) as exc:
+        accounts.create_person(None, data)
+    assert "organisation_id" in exc.value.errors

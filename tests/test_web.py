@@ -284,3 +284,27 @@ def test_htmx_config_swaps_422_and_keeps_history_restores_whole(client):
     assert '"historyRestoreAsHxRequest": false' in meta
     assert '{"code": "422", "swap": true}' in meta
     assert '{"code": "204", "swap": false}' in meta
+
+
+@pytest.mark.parametrize(("proxies", "expected"), [(0, "127.0.0.1"), (1, "203.0.113.7")])
+def test_client_address_comes_from_a_trusted_proxy_only(app, database_url, tmp_path, proxies, expected):
+    """Behind nginx every audit row would name the proxy; without a trusted proxy a client could
+    forge X-Forwarded-For. The failed sign-in's audit row shows which address was taken."""
+    from sqlalchemy import select
+
+    from portal.audit import AuditEntry
+
+    proxied = create_app({**TEST_SETTINGS, "DATABASE_URL": database_url, "STORAGE_DIR": str(tmp_path),
+                          "TRUSTED_PROXIES": proxies})
+    username = f"khongtontai{proxies}"
+    try:
+        resp = proxied.test_client().post("/auth/login", data={"username": username, "password": "Sai@mật-khẩu1"},
+                                          headers={"X-Forwarded-For": "203.0.113.7"},
+                                          environ_base={"REMOTE_ADDR": "127.0.0.1"})
+        assert resp.status_code == 422
+        with proxied.app_context():
+            row = db_session.execute(select(AuditEntry).where(AuditEntry.actor_name == username)).scalar_one()
+            assert row.ip == expected
+    finally:
+        proxied.extensions["engine"].dispose()
+        db_session.configure(bind=app.extensions["engine"])

@@ -15,7 +15,7 @@ from portal.auth import passwords
 from portal.auth.models import Position, PositionRole, Role, User, UserSource, UserStatus
 from portal.db import session, utcnow
 from portal.errors import ValidationFailed
-from portal.orgs.models import Organisation
+from portal.orgs.models import Organisation, OrgKind
 from portal.text import fold, nfc
 
 # always fullmatch(): with match(), "$" also accepts a trailing newline
@@ -89,7 +89,7 @@ def validate(data: PersonData) -> dict[str, str]:
         if message:
             errors["title"] = message
         org = session.get(Organisation, pos.organisation_id)
-        if org is None or not org.is_issuing:
+        if org is None or not org.is_issuing or org.kind == OrgKind.EXTERNAL:
             errors["organisation_id"] = "Hãy chọn một cơ quan (có văn thư, con dấu riêng)."
         if pos.unit_id is not None:
             unit = session.get(Organisation, pos.unit_id)

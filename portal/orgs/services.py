@@ -118,10 +118,14 @@ def validate(data: OrgData, existing: Organisation | None = None) -> dict[str, s
         errors["is_issuing"] = "Phòng, ban nội bộ không có con dấu và văn thư riêng."
     if data.parent_id is None and data.kind != OrgKind.EXTERNAL and _has_root(existing):
         errors["parent_id"] = "Chỉ có một gốc là tỉnh; hãy chọn cơ quan cấp trên."
-    if data.parent_id is not None:
+    if data.parent_id is not None and data.kind == OrgKind.EXTERNAL:
+        errors["parent_id"] = "Cơ quan ngoài hệ thống không nằm trong cây của tỉnh; để trống cơ quan cấp trên."
+    elif data.parent_id is not None:
         parent = session.get(Organisation, data.parent_id)
         if parent is None:
             errors["parent_id"] = "Cơ quan cấp trên không tồn tại."
+        elif parent.kind == OrgKind.EXTERNAL:
+            errors["parent_id"] = "Không thể đặt đơn vị dưới một cơ quan ngoài hệ thống."
         elif existing is not None and f"/{existing.id}/" in parent.path:
             errors["parent_id"] = "Không thể chọn chính đơn vị này hoặc đơn vị cấp dưới của nó làm cấp trên."
         elif not data.is_issuing and not (parent.is_issuing or parent.owner_id):

@@ -23,9 +23,6 @@ DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 SCREENSHOT = "/tmp/e2e-dashboard.png"  # noqa: S108 (a fixed path people can open after the run)
 TITLE_SUFFIX = " · QLVB&ĐH"
-# The portal serves no /favicon.ico yet, and Chromium asks for one on every full load; drop this
-# once base.html links an icon.
-KNOWN_NOISE = re.compile(r"status of 404 .*/favicon\.ico$")
 
 # Reports every CSP violation of every document to Python, whatever page is loaded at the time.
 CSP_LISTENER = """
@@ -56,7 +53,7 @@ class Watch:
         return page
 
     def _console(self, message: ConsoleMessage) -> None:
-        if message.type == "error" and not KNOWN_NOISE.search(f"{message.text} {message.location.get('url')}"):
+        if message.type == "error":
             self.console_errors.append(f"{message.text} ({message.location.get('url')})")
 
     def _loaded(self, _page: Page) -> None:
