@@ -11,15 +11,11 @@ import enum
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base, UTCDateTime, utcnow
+from portal.db import Base, UTCDateTime, str_enum, utcnow
 from portal.orgs.models import Organisation
-
-
-def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class Role(enum.StrEnum):
@@ -84,8 +80,8 @@ class User(UserMixin, Base):
     full_name_folded: Mapped[str] = mapped_column(String(100), default="")
     email: Mapped[str | None] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(20))
-    status: Mapped[UserStatus] = mapped_column(_enum(UserStatus), default=UserStatus.ACTIVE)
-    source: Mapped[UserSource] = mapped_column(_enum(UserSource), default=UserSource.LOCAL)
+    status: Mapped[UserStatus] = mapped_column(str_enum(UserStatus), default=UserStatus.ACTIVE)
+    source: Mapped[UserSource] = mapped_column(str_enum(UserSource), default=UserSource.LOCAL)
     # The directory's stable id (entryUUID / objectGUID): never the DN, which changes on moves.
     directory_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
@@ -177,7 +173,7 @@ class PositionRole(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     position_id: Mapped[int] = mapped_column(ForeignKey("positions.id", ondelete="CASCADE"))
-    role: Mapped[Role] = mapped_column(_enum(Role))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
 
     position: Mapped[Position] = relationship(back_populates="roles")
 

@@ -13,7 +13,6 @@ from datetime import date, datetime
 from sqlalchemy import (
     Boolean,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -24,12 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base, UTCDateTime, utcnow
+from portal.db import Base, UTCDateTime, str_enum, utcnow
 from portal.orgs.models import Organisation
-
-
-def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class Direction(enum.StrEnum):
@@ -124,7 +119,7 @@ class RegisterBook(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
-    direction: Mapped[Direction] = mapped_column(_enum(Direction, 3))
+    direction: Mapped[Direction] = mapped_column(str_enum(Direction, 3))
     name: Mapped[str] = mapped_column(String(200))
     is_secret: Mapped[bool] = mapped_column(Boolean, default=False)
     # e.g. "{so}/{loai}-{co_quan}" or "{so}/{co_quan}-{don_vi}" (SPEC §3.5)
@@ -179,8 +174,8 @@ class IncomingDocument(_DocumentFields, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
-    status: Mapped[IncomingStatus] = mapped_column(_enum(IncomingStatus, 3))
-    channel: Mapped[Channel] = mapped_column(_enum(Channel, 10))
+    status: Mapped[IncomingStatus] = mapped_column(str_enum(IncomingStatus, 3))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, 10))
     book_id: Mapped[int | None] = mapped_column(ForeignKey("register_books.id"))
     year: Mapped[int | None] = mapped_column(Integer)
     arrival_number: Mapped[int | None] = mapped_column(Integer)
@@ -210,7 +205,7 @@ class OutgoingDocument(_DocumentFields, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
-    status: Mapped[OutgoingStatus] = mapped_column(_enum(OutgoingStatus, 10))
+    status: Mapped[OutgoingStatus] = mapped_column(str_enum(OutgoingStatus, 10))
     book_id: Mapped[int] = mapped_column(ForeignKey("register_books.id"))
     year: Mapped[int] = mapped_column(Integer)
     number: Mapped[int] = mapped_column(Integer)

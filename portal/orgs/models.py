@@ -12,10 +12,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base, UTCDateTime, utcnow
+from portal.db import Base, UTCDateTime, str_enum, utcnow
 
 
 class OrgKind(enum.StrEnum):
@@ -59,7 +59,7 @@ class Organisation(Base):
     path: Mapped[str] = mapped_column(String(500), default="")
     depth: Mapped[int] = mapped_column(Integer, default=0)
     kind: Mapped[OrgKind] = mapped_column(
-        Enum(OrgKind, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
+        str_enum(OrgKind, 30)
     )
     is_issuing: Mapped[bool] = mapped_column(Boolean, default=True)
     name: Mapped[str] = mapped_column(String(200))
