@@ -36,6 +36,47 @@ DEFAULTS: dict[str, Any] = {
     "BABEL_DEFAULT_LOCALE": "vi",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session; sessions expire on their own
+    # --- Provincial directory (LDAP / Active Directory), SPEC §13.4. Empty URL = no directory.
+    "LDAP_URL": "",  # ldap://host:389 or ldaps://host:636; several, space-separated, form a pool
+    "LDAP_START_TLS": False,
+    "LDAP_CA_FILE": "",  # PEM of the CA that signed the directory's certificate (validated)
+    "LDAP_BIND_DN": "",  # read-only service account that searches
+    "LDAP_BIND_PASSWORD": "",
+    "LDAP_USER_BASE": "",
+    "LDAP_USER_FILTER": "(uid={username})",  # Active Directory: (sAMAccountName={username})
+    "LDAP_ATTR_ID": "entryUUID",  # Active Directory: objectGUID
+    "LDAP_ATTR_USERNAME": "uid",  # Active Directory: sAMAccountName
+    "LDAP_ATTR_NAME": "cn",  # Active Directory: displayName
+    "LDAP_ATTR_EMAIL": "mail",
+    "LDAP_ATTR_TITLE": "title",
+    "LDAP_ATTR_UNIT": "ou",  # Active Directory: department
+    "LDAP_TIMEOUT": 5,  # seconds, for connect and for each answer
+    "LDAP_KIND": "openldap",  # or "ad": how passwords are changed (RFC 3062 or unicodePwd)
+    # --- Password policy, SPEC §13.2 (see portal/auth/policy.py)
+    "PASSWORD_MIN_LENGTH": 8,
+    "PASSWORD_MAX_LENGTH": 128,
+    "PASSWORD_REQUIRE_CLASSES": True,
+    "PASSWORD_MIN_STRENGTH": 3,
+    # words no password may be built on, besides the person's own name, username and organisation
+    "PASSWORD_CONTEXT_WORDS": "ubnd,vanthu,hanam,tinh,matkhau,password,admin,qlvb",
+    "PASSWORD_HISTORY": 10,
+    "PASSWORD_MAX_AGE_DAYS": 90,
+    "PASSWORD_ADMIN_MAX_AGE_DAYS": 60,
+    "PASSWORD_WARN_DAYS": 7,
+    "PASSWORD_TEMPORARY_HOURS": 72,
+    # --- Lockout and throttling, SPEC §13.3
+    "LOCKOUT_ATTEMPTS": 5,
+    "LOCKOUT_WINDOW_MINUTES": 15,
+    "LOCKOUT_MINUTES": 30,  # 0 = until IT unlocks
+    "RATELIMIT_LOGIN": "10 per minute; 100 per hour",  # per client address
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",  # redis://host:6379 when several servers share the limits
+    # Local account that may sign in when the directory is down; every use is audited.
+    "BREAK_GLASS_USERNAME": "",
+    # --- Sessions, SPEC §13.3
+    "SESSION_IDLE_MINUTES": 30,
+    "SESSION_ADMIN_IDLE_MINUTES": 15,
+    "SESSION_ABSOLUTE_HOURS": 10,
 }
 
 REQUIRED_OUTSIDE_DEVELOPMENT = ("SECRET_KEY", "AUDIT_KEY", "DATABASE_URL")
@@ -87,6 +128,7 @@ def check(settings: dict[str, Any]) -> None:
         int(settings["MAX_UPLOAD_MB"])
     except (TypeError, ValueError) as exc:
         raise ConfigError("PORTAL_MAX_UPLOAD_MB phải là số nguyên (MB).") from exc
+    _check_accounts(settings)
     if env in RELAXED_ENVS:
         return
     missing = [key for key in REQUIRED_OUTSIDE_DEVELOPMENT if not settings.get(key)]
@@ -96,3 +138,16 @@ def check(settings: dict[str, Any]) -> None:
             f"Thiếu cấu hình bắt buộc: {names}. Đặt biến môi trường (xem README, mục Cấu hình) "
             "hoặc chạy `make run`, lệnh này tạo khóa bí mật trong instance/."
         )
+
+
+def _check_accounts(settings: dict[str, Any]) -> None:
+    """A half-configured directory or an impossible password policy stops start-up with the key's
+    name, instead of failing at the first sign-in."""
+    from portal.auth import directory, policy
+
+    try:
+        policy.settings_from(settings)
+        if settings.get("LDAP_URL"):
+            directory.DirectorySettings.from_config(settings)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc

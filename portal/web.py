@@ -69,6 +69,8 @@ def init_app(app: Flask) -> None:
         title, message = ERROR_TEXT.get(code, (exc.name, exc.description or ""))
         if code == 400 and exc.description and "CSRF" in exc.description:
             message = "Phiên biểu mẫu đã hết hạn hoặc thiếu mã bảo vệ CSRF. Hãy tải lại trang và gửi lại."
+        if code == 429 and exc.description and exc.description != ERROR_TEXT[429][1]:
+            message = str(exc.description)
         if code == 413:
             message = f"Tệp tải lên vượt quá giới hạn {app.config['MAX_UPLOAD_MB']} MB."
         return _error_page(code, title, message)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -37,7 +37,7 @@ PASSWORD = "Kiểm-Thử@2026xyz"
 # fast hashes in tests; production uses SPEC §13.2's m = 64 MiB, t = 3, p = 4
 TEST_SETTINGS = {"TESTING": True, "SECRET_KEY": "test-secret", "AUDIT_KEY": "test-audit-key",
                  "WTF_CSRF_ENABLED": False, "ARGON2_MEMORY_KIB": 1024, "ARGON2_TIME_COST": 1,
-                 "ARGON2_PARALLELISM": 1}
+                 "ARGON2_PARALLELISM": 1, "RATELIMIT_ENABLED": False}
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -107,10 +107,23 @@ def database_url(fresh_database_url: Callable[[], str]) -> str:
     return url
 
 
+class FreshRequestClient(FlaskClient):
+    """Tests keep one app context open (the ``db`` fixture), and Flask reuses it for every request,
+    so ``g`` would carry the signed-in person from one client's request into another's. In
+    production each request has its own app context; clearing flask-login's cache gives tests the
+    same."""
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if has_app_context():
+            g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     storage_dir = tmp_path_factory.mktemp("storage")
     app = create_app({**TEST_SETTINGS, "DATABASE_URL": database_url, "STORAGE_DIR": str(storage_dir)})
+    app.test_client_class = FreshRequestClient
     yield app
     app.extensions["engine"].dispose()
 

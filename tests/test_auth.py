@@ -101,7 +101,7 @@ def test_sign_out_ends_the_server_side_session(app, client, db, factory, login):
     person = factory.person()
     login(person)
     stolen = app.test_client()
-    stolen.set_cookie("session", client.get_cookie("session").value)
+    stolen.set_cookie("qlvb_session", client.get_cookie("qlvb_session").value)
     assert stolen.get("/").status_code == 200  # the copied cookie works while the session lives
 
     resp = client.post("/auth/logout")

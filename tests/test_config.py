@@ -106,3 +106,28 @@ def test_malformed_upload_limit_names_the_key(clean_env, env):
 def test_the_test_app_runs_in_testing_mode(app):
     assert app.config["ENV"] == "testing"
     assert app.config["TIMEZONE"] == "Asia/Ho_Chi_Minh"
+
+
+@pytest.mark.parametrize(("env", "key"), [
+    ({"PORTAL_LDAP_URL": "ldap://ldap.hanam.gov.vn:389"}, "PORTAL_LDAP_START_TLS"),
+    ({"PORTAL_LDAP_URL": "http://ldap.hanam.gov.vn"}, "PORTAL_LDAP_URL"),
+    ({"PORTAL_PASSWORD_MIN_LENGTH": "6"}, "PORTAL_PASSWORD_MIN_LENGTH"),
+    ({"PORTAL_PASSWORD_HISTORY": "-1"}, "PORTAL_PASSWORD_HISTORY"),
+])
+def test_account_settings_that_cannot_work_stop_start_up(clean_env, env, key):
+    for name, value in env.items():
+        clean_env.setenv(name, value)
+    with pytest.raises(config.ConfigError, match=key):
+        config.load({"TESTING": True})
+
+
+def test_ldap_and_policy_settings_come_from_the_environment(clean_env):
+    clean_env.setenv("PORTAL_LDAP_START_TLS", "true")
+    clean_env.setenv("PORTAL_LDAP_TIMEOUT", "3")
+    clean_env.setenv("PORTAL_PASSWORD_MIN_LENGTH", "14")
+    clean_env.setenv("PORTAL_LDAP_BIND_PASSWORD", "12345678")
+    settings = config.load({"TESTING": True})
+    assert settings["LDAP_START_TLS"] is True
+    assert settings["LDAP_TIMEOUT"] == 3
+    assert settings["PASSWORD_MIN_LENGTH"] == 14
+    assert settings["LDAP_BIND_PASSWORD"] == "12345678"  # a secret stays text

@@ -85,18 +85,24 @@ def validate(data: PersonData) -> dict[str, str]:
     if not data.positions:
         errors["positions"] = "Mỗi người cần ít nhất một chức vụ."
     for pos in data.positions:
-        message = check_title(pos.title)
-        if message:
-            errors["title"] = message
-        org = session.get(Organisation, pos.organisation_id)
-        if org is None or not org.is_issuing or org.kind == OrgKind.EXTERNAL:
-            errors["organisation_id"] = "Hãy chọn một cơ quan (có văn thư, con dấu riêng)."
-        if pos.unit_id is not None:
-            unit = session.get(Organisation, pos.unit_id)
-            if unit is None or unit.is_issuing or unit.owner_id != pos.organisation_id:
-                errors["unit_id"] = "Phòng, ban phải thuộc chính cơ quan đã chọn."
-        if not pos.roles:
-            errors["roles"] = "Hãy chọn ít nhất một vai trò."
+        errors.update(validate_position(pos))
+    return errors
+
+
+def validate_position(pos: PositionData) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    message = check_title(pos.title)
+    if message:
+        errors["title"] = message
+    org = session.get(Organisation, pos.organisation_id)
+    if org is None or not org.is_issuing or org.kind == OrgKind.EXTERNAL:
+        errors["organisation_id"] = "Hãy chọn một cơ quan (có văn thư, con dấu riêng)."
+    if pos.unit_id is not None:
+        unit = session.get(Organisation, pos.unit_id)
+        if unit is None or unit.is_issuing or unit.owner_id != pos.organisation_id:
+            errors["unit_id"] = "Phòng, ban phải thuộc chính cơ quan đã chọn."
+    if not pos.roles:
+        errors["roles"] = "Hãy chọn ít nhất một vai trò."
     return errors
 
 

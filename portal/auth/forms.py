@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 
 class LoginForm(FlaskForm):
@@ -16,3 +16,16 @@ class LoginForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A CSRF-protected button."""
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(_l("Mật khẩu hiện tại"), validators=[
+        DataRequired(_l("Hãy nhập mật khẩu hiện tại.")), Length(max=128, message=_l("Mật khẩu tối đa 128 ký tự."))],
+        render_kw={"autocomplete": "current-password"})
+    new_password = PasswordField(_l("Mật khẩu mới"), validators=[
+        DataRequired(_l("Hãy nhập mật khẩu mới."))],
+        render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("Nhập lại mật khẩu mới"), validators=[
+        DataRequired(_l("Hãy nhập lại mật khẩu mới.")),
+        EqualTo("new_password", message=_l("Hai lần nhập mật khẩu mới không khớp."))],
+        render_kw={"autocomplete": "new-password"})

@@ -89,6 +89,14 @@ class User(UserMixin, Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # status LOCKED with locked_until: the automatic lockout after repeated failures, lifted by
+    # itself at that moment; with locked_until NULL: locked by IT until IT unlocks.
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lock_reason: Mapped[str | None] = mapped_column(String(200))
+    # a one-time temporary password (after creation or reset) stops working at this moment
+    temporary_password_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # shown once at the next sign-in (for example "your roles changed"), then cleared
+    notice: Mapped[str | None] = mapped_column(String(500))
 
     positions: Mapped[list[Position]] = relationship(
         back_populates="user", order_by="Position.id", cascade="all, delete-orphan"
@@ -97,6 +105,7 @@ class User(UserMixin, Base):
     # Set per request by the session loader: the position the person works in right now.
     current_position = None  # Position | None (not a column, hence no annotation)
     current_session_id = None  # str | None
+    session_last_seen_at = None  # datetime | None, for the idle-expiry warning
 
     def get_id(self) -> str:
         # flask-login keeps this in the cookie; it names the server-side session, not the user,
@@ -176,6 +185,31 @@ class PositionRole(Base):
     role: Mapped[Role] = mapped_column(str_enum(Role))
 
     position: Mapped[Position] = relationship(back_populates="roles")
+
+
+class AuthFailure(Base):
+    """One failed sign-in against an existing account; the lockout counts these in a sliding
+    window (SPEC §13.3). A success clears them."""
+
+    __tablename__ = "auth_failures"
+    __table_args__ = (Index("ix_auth_failures_user_id_at", "user_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ip: Mapped[str | None] = mapped_column(String(45))
+
+
+class PasswordHistory(Base):
+    """Hashes of a person's earlier passwords, so the last N are refused (SPEC §13.2)."""
+
+    __tablename__ = "password_history"
+    __table_args__ = (Index("ix_password_history_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AuthSession(Base):

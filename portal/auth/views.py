@@ -1,11 +1,17 @@
 from __future__ import annotations
 
-from flask import abort, request, url_for
+from flask import abort, current_app, flash, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.auth import bp, services
-from portal.auth.forms import EmptyForm, LoginForm
-from portal.web import client_redirect, render
+from portal.auth.forms import EmptyForm, LoginForm, PasswordChangeForm
+from portal.db import session as db_session
+from portal.errors import ValidationFailed
+from portal.web import client_redirect, flash_ok, render
+
+# pages a person who must change their password may still reach
+OPEN_WHILE_CHANGE_FORCED = frozenset({"auth.change_password", "auth.logout", "auth.keepalive", "static",
+                                      "main.healthz"})
 
 
 def safe_next(target: str | None) -> str:
@@ -27,16 +33,30 @@ def login():
         return client_redirect(safe_next(request.args.get("next")))
     form = LoginForm(next=request.args.get("next", ""))
     error = None
+    status = 200
     if form.validate_on_submit():
         try:
             user, _token = services.sign_in(form.username.data, form.password.data, client())
+        except services.NotProvisioned as exc:
+            return render("auth/not_provisioned.html", status=403, message=str(exc))
+        except services.DirectoryDown as exc:
+            # nothing was counted against the person; the audit row of the outage must survive
+            # the 503, which otherwise rolls the transaction back
+            db_session.commit()
+            error, status = str(exc), 503
         except services.SignInFailed as exc:
-            error = str(exc)
+            error, status = str(exc), 422
         else:
+            session.clear()  # nothing from before sign-in carries over (session fixation)
             login_user(user)
+            if user.notice:
+                flash(user.notice, "info")
+                user.notice = None
             return client_redirect(safe_next(form.next.data))
-    status = 422 if form.is_submitted() else 200
-    return render("auth/login.html", status=status, form=form, error=error)
+    elif form.is_submitted():
+        status = 422
+    return render("auth/login.html", status=status, form=form, error=error,
+                  hint=services.lock_hint() if status == 422 and error else None)
 
 
 @bp.post("/logout")
@@ -46,6 +66,7 @@ def logout():
         abort(400)
     services.sign_out(current_user)
     logout_user()
+    session.clear()
     return client_redirect(url_for("auth.login"))
 
 
@@ -56,3 +77,89 @@ def switch_position(position_id: int):
         abort(400)
     services.switch_position(current_user, position_id)
     return client_redirect(url_for("main.dashboard"))
+
+
+@bp.post("/keepalive")
+@login_required
+def keepalive():
+    """The "Tiếp tục làm việc" button of the idle warning: a click is activity (SPEC §13.3)."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    return "", 204
+
+
+@bp.route("/mat-khau", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordChangeForm()
+    state = services.password_state(current_user)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            token = services.change_password(current_user, form.current_password.data, form.new_password.data,
+                                             client())
+        except ValidationFailed as exc:
+            for name, message in exc.errors.items():
+                getattr(form, name).errors = message.split("\n")
+            status = 422
+        except services.DirectoryDown as exc:
+            db_session.commit()
+            form.current_password.errors = [str(exc)]
+            status = 503
+        else:
+            user = current_user._get_current_object()
+            user.current_session_id = token
+            session.clear()
+            login_user(user)
+            flash_ok("Đã đổi mật khẩu. Các phiên đăng nhập khác của bạn đã được đóng.")
+            return client_redirect(url_for("main.dashboard"))
+    elif form.is_submitted():
+        status = 422
+    settings = services.policy_settings()
+    return render("auth/change_password.html", status=status, form=form, state=state, settings=settings,
+                  breadcrumbs=[("Trang chủ", url_for("main.dashboard")), ("Đổi mật khẩu", request.path)])
+
+
+@bp.before_app_request
+def _force_password_change():
+    """First sign-in, after a reset, or an expired password: nothing else until it is changed."""
+    if not current_user.is_authenticated or request.endpoint in OPEN_WHILE_CHANGE_FORCED:
+        return None
+    state = services.password_state(current_user)
+    if state.must_change:
+        return client_redirect(url_for("auth.change_password"))
+    return None
+
+
+@bp.app_context_processor
+def _password_warning():
+    def password_warning() -> str | None:
+        if not current_user.is_authenticated or request.endpoint == "auth.change_password":
+            return None
+        state = services.password_state(current_user)
+        if state.warn and state.days_left is not None:
+            return f"Mật khẩu của bạn sẽ hết hạn sau {state.days_left} ngày. Hãy đổi mật khẩu mới."
+        return None
+
+    def session_idle_seconds() -> int:
+        return int(_idle_limit().total_seconds())
+
+    return {"password_warning": password_warning, "session_idle_seconds": session_idle_seconds}
+
+
+def _idle_limit():  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    cfg = current_app.config
+    minutes = cfg["SESSION_ADMIN_IDLE_MINUTES"] if request.blueprint == "admin" else cfg["SESSION_IDLE_MINUTES"]
+    return timedelta(minutes=int(minutes))
+
+
+def load_user(token: str):  # type: ignore[no-untyped-def]
+    """flask-login's loader: idle 30 minutes (15 on admin pages), absolute 10 hours; requests
+    marked as background (polling) do not count as activity."""
+    from datetime import timedelta
+
+    cfg = current_app.config
+    return services.load(token, idle=_idle_limit(), absolute=timedelta(hours=float(cfg["SESSION_ABSOLUTE_HOURS"])),
+                         touch=request.headers.get("X-Portal-Background") != "1")

@@ -1,0 +1,325 @@
+"""Account administration for IT staff (SPEC §13, issue 3): search, create, provision from the
+directory, positions and roles, lock, unlock, disable, reset, sign-in history. No Flask here.
+
+Scope: a provincial IT admin (``system_admin``) manages everyone; an organisation's IT admin
+(``org_admin``) manages only people holding a position in that organisation, and cannot hand out
+the province-wide roles. Every change is audited; role, lock, disable and reset changes end the
+person's open sessions at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Select, delete, select
+from sqlalchemy.orm import selectinload
+
+from portal import audit
+from portal.audit import AuditEntry
+from portal.auth import accounts, directory, passwords, policy, services
+from portal.auth.models import AuthFailure, AuthSession, Position, PositionRole, Role, User, UserSource, UserStatus
+from portal.db import session, utcnow
+from portal.errors import NotAllowed, NotFound, ValidationFailed
+from portal.orgs.models import Organisation
+from portal.text import nfc
+
+PROVINCE_ONLY_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.OVERVIEW})
+AUTH_ACTIONS = ("auth.sign_in", "auth.sign_in_failed", "auth.sign_out", "auth.locked", "auth.lockout_expired",
+                "auth.password_change", "auth.password_change_failed", "auth.break_glass", "auth.session_expired",
+                "auth.directory_unavailable", "people.lock", "people.unlock", "people.disable", "people.enable",
+                "people.reset_password", "people.roles_change", "people.position_change", "people.create",
+                "people.provision", "people.directory_refresh")
+
+
+def is_provincial(actor: User) -> bool:
+    return actor.has_role(Role.SYSTEM_ADMIN)
+
+
+def is_admin(actor: User) -> bool:
+    return actor.has_role(Role.SYSTEM_ADMIN, Role.ORG_ADMIN)
+
+
+def scope(actor: User) -> int | None:
+    """The organisation an admin is limited to, or None for the whole province."""
+    if not is_admin(actor):
+        raise NotAllowed("people.view")
+    if is_provincial(actor):
+        return None
+    return actor.organisation.id
+
+
+def can_manage(actor: User, user: User) -> bool:
+    if not is_admin(actor):
+        return False
+    if is_provincial(actor):
+        return True
+    org_id = actor.organisation.id
+    if not any(p.organisation_id == org_id for p in user.positions):
+        return False
+    # an organisation's admin does not manage the province's own admins
+    return not any(p.role_set & PROVINCE_ONLY_ROLES for p in user.positions)
+
+
+def get(actor: User, user_id: int) -> User:
+    """A person the actor may manage; anyone else answers 404, as if they did not exist."""
+    user = session.execute(
+        select(User).where(User.id == user_id).options(
+            selectinload(User.positions).selectinload(Position.roles),
+            selectinload(User.positions).selectinload(Position.organisation),
+            selectinload(User.positions).selectinload(Position.unit))
+    ).scalar_one_or_none()
+    if user is None or not can_manage(actor, user):
+        raise NotFound()
+    return user
+
+
+@dataclass(frozen=True)
+class PeopleFilter:
+    q: str = ""
+    organisation_id: int | None = None
+    unit_id: int | None = None
+    role: Role | None = None
+    status: UserStatus | None = None
+
+
+def people_query(actor: User, f: PeopleFilter) -> Select[tuple[User]]:
+    """One set-based query: the admin's scope, name (with or without diacritics) or username,
+    organisation, unit, role and status."""
+    limit_to = scope(actor)
+    stmt = accounts.people_query(organisation_id=limit_to, q=f.q)
+    if f.organisation_id is not None:
+        stmt = stmt.where(User.positions.any(Position.organisation_id == f.organisation_id))
+    if f.unit_id is not None:
+        stmt = stmt.where(User.positions.any(Position.unit_id == f.unit_id))
+    if f.role is not None:
+        stmt = stmt.where(User.positions.any(Position.roles.any(PositionRole.role == f.role)))
+    if f.status is not None:
+        stmt = stmt.where(User.status == f.status)
+    return stmt
+
+
+def search(actor: User, f: PeopleFilter, limit: int = 50) -> list[User]:
+    return list(session.execute(people_query(actor, f).limit(limit)).scalars())
+
+
+def _check_roles(actor: User, positions: list[accounts.PositionData]) -> None:
+    limit_to = scope(actor)
+    for pos in positions:
+        if limit_to is not None and pos.organisation_id != limit_to:
+            raise NotAllowed("people.assign", "Bạn chỉ quản trị người dùng của cơ quan mình.")
+        if limit_to is not None and set(pos.roles) & PROVINCE_ONLY_ROLES:
+            raise NotAllowed("people.assign", "Chỉ quản trị hệ thống cấp tỉnh được giao vai trò này.")
+
+
+def _set_temporary(user: User) -> str:
+    settings = services.policy_settings()
+    temporary = policy.generate_temporary(settings)
+    user.password_hash = passwords.hash_password(temporary)
+    user.password_changed_at = utcnow()
+    user.must_change_password = True
+    user.temporary_password_expires_at = utcnow() + timedelta(hours=settings.temporary_hours)
+    return temporary
+
+
+def create_local(actor: User, data: accounts.PersonData) -> tuple[User, str]:
+    """A local account with a one-time temporary password (shown once to IT, never chosen by
+    them), to be changed at first sign-in (SPEC §13.2)."""
+    _check_roles(actor, data.positions)
+    data.source = UserSource.LOCAL
+    data.directory_id = None
+    user = accounts.create_person(actor, data)
+    temporary = _set_temporary(user)
+    return user, temporary
+
+
+def provision(actor: User, person: directory.DirectoryPerson, positions: list[accounts.PositionData],
+              *, must_change_password: bool = False) -> User:
+    """Give a directory person an account here: matched later by the directory's stable id."""
+    _check_roles(actor, positions)
+    if session.execute(select(User.id).where(User.directory_id == person.directory_id)).first():
+        raise ValidationFailed({"username": "Người này đã có tài khoản trên hệ thống."})
+    data = accounts.PersonData(username=person.username, full_name=nfc(person.full_name) or "",
+                               positions=positions, email=person.email, source=UserSource.DIRECTORY,
+                               directory_id=person.directory_id)
+    user = accounts.create_person(actor, data)
+    user.password_changed_at = utcnow()
+    user.must_change_password = must_change_password
+    audit.record(actor, "people.provision", user, organisation_id=positions[0].organisation_id,
+                 details={"directory_id": person.directory_id, "dn": person.dn,
+                          "must_change_password": must_change_password})
+    return user
+
+
+def _not_self(actor: User, user: User, action: str) -> None:
+    if actor.id == user.id:
+        raise NotAllowed(action, "Bạn không thể tự thực hiện thao tác này với tài khoản của chính mình.")
+
+
+def _org_of(actor: User) -> int | None:
+    return actor.organisation.id if actor.organisation else None
+
+
+def lock(actor: User, user: User, reason: str) -> None:
+    _not_self(actor, user, "people.lock")
+    reason = (nfc(reason) or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": "Hãy ghi lý do khóa tài khoản."})
+    user.status = UserStatus.LOCKED
+    user.locked_until = None
+    user.lock_reason = reason[:200]
+    ended = services.end_all_sessions(user, "locked")
+    audit.record(actor, "people.lock", user, organisation_id=_org_of(actor),
+                 details={"reason": reason[:200], "sessions_ended": ended})
+
+
+def unlock(actor: User, user: User) -> None:
+    if user.status != UserStatus.LOCKED:
+        raise ValidationFailed({"status": "Tài khoản này không bị khóa."})
+    user.status = UserStatus.ACTIVE
+    user.locked_until = None
+    user.lock_reason = None
+    session.execute(delete(AuthFailure).where(AuthFailure.user_id == user.id))
+    audit.record(actor, "people.unlock", user, organisation_id=_org_of(actor))
+
+
+def disable(actor: User, user: User, reason: str) -> None:
+    """"Gone" without deleting: history keeps pointing at the person."""
+    _not_self(actor, user, "people.disable")
+    reason = (nfc(reason) or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": "Hãy ghi lý do vô hiệu hóa tài khoản."})
+    user.status = UserStatus.DISABLED
+    user.locked_until = None
+    user.lock_reason = reason[:200]
+    ended = services.end_all_sessions(user, "disabled")
+    audit.record(actor, "people.disable", user, organisation_id=_org_of(actor),
+                 details={"reason": reason[:200], "sessions_ended": ended})
+
+
+def enable(actor: User, user: User) -> None:
+    if user.status != UserStatus.DISABLED:
+        raise ValidationFailed({"status": "Tài khoản này đang không bị vô hiệu hóa."})
+    user.status = UserStatus.ACTIVE
+    user.lock_reason = None
+    audit.record(actor, "people.enable", user, organisation_id=_org_of(actor))
+
+
+def reset_password(actor: User, user: User) -> str:
+    """A one-time temporary password, valid 72 hours, to be changed at the next sign-in. Directory
+    accounts are reset in the directory, which owns their password."""
+    _not_self(actor, user, "people.reset_password")
+    if user.source != UserSource.LOCAL:
+        raise ValidationFailed({"password": "Tài khoản danh bạ: đặt lại mật khẩu trên máy chủ danh bạ (LDAP/AD) "
+                                            "của tỉnh, không đặt tại đây."})
+    temporary = _set_temporary(user)
+    ended = services.end_all_sessions(user, "password_reset")
+    audit.record(actor, "people.reset_password", user, organisation_id=_org_of(actor),
+                 details={"sessions_ended": ended})
+    return temporary
+
+
+def _role_labels(roles: set[Role]) -> str:
+    return ", ".join(sorted(r.label for r in roles)) or "không có"
+
+
+def save_position(actor: User, user: User, data: accounts.PositionData, position_id: int | None = None) -> Position:
+    """Add a position or change one (organisation, unit, title, roles). A change of roles is
+    audited, ends the person's sessions and is shown to them at their next sign-in."""
+    _check_roles(actor, [data])
+    errors = accounts.validate_position(data)
+    if errors:
+        raise ValidationFailed(errors)
+    if position_id is None:
+        position = Position(user=user, organisation_id=data.organisation_id, title="")
+        before: set[Role] = set()
+        session.add(position)
+    else:
+        found = next((p for p in user.positions if p.id == position_id), None)
+        if found is None:
+            raise NotFound()
+        if not is_provincial(actor) and found.organisation_id != scope(actor):
+            raise NotAllowed("people.assign", "Bạn chỉ quản trị người dùng của cơ quan mình.")
+        position = found
+        before = set(position.role_set)
+    old = {"organisation_id": position.organisation_id, "unit_id": position.unit_id, "title": position.title}
+    position.organisation_id = data.organisation_id
+    position.unit_id = data.unit_id
+    position.title = nfc(data.title) or ""
+    position.is_primary = data.is_primary if position_id is None or data.is_primary else position.is_primary
+    after = set(data.roles)
+    for link in list(position.roles):
+        if link.role not in after:
+            position.roles.remove(link)
+    for role in sorted(after - before):
+        position.roles.append(PositionRole(role=role))
+    session.flush()
+    new = {"organisation_id": position.organisation_id, "unit_id": position.unit_id, "title": position.title}
+    if old != new or position_id is None:
+        audit.record(actor, "people.position_change", user, organisation_id=data.organisation_id,
+                     details={"position_id": position.id, "before": old, "after": new})
+    if before != after:
+        audit.record(actor, "people.roles_change", user, organisation_id=data.organisation_id,
+                     details={"position_id": position.id, "before": sorted(r.value for r in before),
+                              "after": sorted(r.value for r in after)})
+        org = session.get(Organisation, data.organisation_id)
+        user.notice = (f"Vai trò của bạn tại {org.name if org else 'cơ quan'} đã thay đổi: "
+                       f"{_role_labels(after)} (trước đây: {_role_labels(before)}).")[:500]
+        if actor.id != user.id:
+            services.end_all_sessions(user, "roles_change")
+    return position
+
+
+def end_position(actor: User, user: User, position_id: int) -> None:
+    position = next((p for p in user.positions if p.id == position_id), None)
+    if position is None:
+        raise NotFound()
+    _check_roles(actor, [accounts.PositionData(organisation_id=position.organisation_id, title=position.title,
+                                               roles=list(position.role_set))])
+    if position.valid_to is not None:
+        raise ValidationFailed({"position": "Chức vụ này đã kết thúc."})
+    from portal.timeutil import local_today
+
+    position.valid_to = local_today() - timedelta(days=1)
+    services.end_all_sessions(user, "position_end")
+    audit.record(actor, "people.position_change", user, organisation_id=position.organisation_id,
+                 details={"position_id": position.id, "ended": str(position.valid_to)})
+
+
+def sign_in_history(actor: User, user: User, limit: int = 100) -> list[AuditEntry]:
+    """Sign-ins, failures, lockouts and account changes of one person, newest first."""
+    get(actor, user.id)
+    return list(session.execute(
+        select(AuditEntry).where(AuditEntry.object_type == "users", AuditEntry.object_id == str(user.id),
+                                 AuditEntry.action.in_(AUTH_ACTIONS))
+        .order_by(AuditEntry.seq.desc()).limit(limit)
+    ).scalars())
+
+
+def open_sessions(user: User) -> list[AuthSession]:
+    return list(session.execute(
+        select(AuthSession).where(AuthSession.user_id == user.id, AuthSession.ended_at.is_(None))
+        .order_by(AuthSession.created_at.desc())
+    ).scalars())
+
+
+def directory_search(actor: User, text: str) -> list[tuple[directory.DirectoryPerson, User | None]]:
+    """Directory people matching a name or username, each with the local account it already has."""
+    scope(actor)
+    settings = services.directory_settings()
+    if not settings.enabled:
+        raise ValidationFailed({"q": "Hệ thống chưa cấu hình máy chủ danh bạ (PORTAL_LDAP_URL)."})
+    people = directory.search(settings, nfc(text) or "")
+    ids = [p.directory_id for p in people]
+    known = {u.directory_id: u for u in session.execute(select(User).where(User.directory_id.in_(ids))).scalars()} \
+        if ids else {}
+    return [(p, known.get(p.directory_id)) for p in people]
+
+
+def directory_person(actor: User, username: str) -> directory.DirectoryPerson:
+    scope(actor)
+    settings = services.directory_settings()
+    person = directory.find(settings, username)
+    if person is None:
+        raise NotFound()
+    return person
