@@ -34,6 +34,7 @@ $(ENV_FILE):
 	  echo "PORTAL_AUDIT_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(48))')"; \
 	  echo "PORTAL_DATABASE_URL=sqlite:///$(CURDIR)/instance/portal.db"; \
 	  echo "PORTAL_STORAGE_DIR=$(CURDIR)/instance/storage"; \
+	  echo "PORTAL_BREAK_GLASS_USERNAME=khancap.tinh"; \
 	} > $@
 	@echo "Đã tạo $(ENV_FILE) với khóa bí mật mới."
 

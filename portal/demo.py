@@ -144,6 +144,7 @@ class DemoAccount:
 _PASSWORD_PREFIX = {
     "vanthu": "VanThu", "lanhdao": "LanhDao", "chuyenvien": "ChuyenVien", "truongphong": "TruongPhong",
     "kiemtra": "KiemTra", "luutru": "LuuTru", "laplich": "LapLich", "quantri": "QuanTri", "theodoi": "TheoDoi",
+    "khancap": "KhanCap",
 }
 
 _Row = tuple[str, str, str, tuple[Role, ...], str | None]  # prefix, họ tên, chức vụ, roles, unit
@@ -183,6 +184,9 @@ ACCOUNTS: list[DemoAccount] = [
     *_staff(VAN_PHONG, "tinh", "Tinh", [
         ("quantri", "Cao Thành Long", "Phó Giám đốc Trung tâm Công báo - Tin học", (Role.SYSTEM_ADMIN,), "CBTH"),
         ("theodoi", "Hà Thị Kim Oanh", "Chuyên viên theo dõi, tổng hợp toàn tỉnh", (Role.OVERVIEW,), None),
+        # the local break-glass administrator (PORTAL_BREAK_GLASS_USERNAME): signs in when the
+        # directory is down; every use is audited
+        ("khancap", "Cao Thành Nam", "Quản trị khẩn cấp hệ thống", (Role.SYSTEM_ADMIN,), "CBTH"),
     ]),
     *_staff(SO_NOI_VU, "snv", "SNV", [
         ("lanhdao", "Mai Xuân Trường", "Giám đốc Sở Nội vụ", (_AL,), None),

@@ -496,3 +496,19 @@ def test_every_post_route_refuses_a_missing_csrf_token(app, client, factory, log
         assert resp.status_code == 400, (rule.rule, resp.status_code)
         checked += 1
     assert checked >= 4
+
+
+def test_reporting_a_compromised_account_ends_every_session_and_forces_a_change(app, client, db, factory, login):
+    person = factory.person()
+    elsewhere = app.test_client()
+    login(person, c=elsewhere)
+    login(person)
+    resp = client.post("/auth/bao-mat-tai-khoan")
+    assert resp.status_code == 303
+    assert client.get("/").status_code in (302, 303)
+    assert elsewhere.get("/").status_code in (302, 303)
+    db.refresh(person)
+    assert person.must_change_password is True
+    assert _audit(db, "auth.compromise_reported")[-1].object_id == str(person.id)
+    login(person)
+    assert client.get("/").headers["Location"] == "/auth/mat-khau"

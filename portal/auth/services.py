@@ -437,3 +437,17 @@ def change_password(user: User, current_password: str, new_password: str, client
     if position is None:
         raise NotAllowed("auth.password_change")
     return open_session(user, position, client)
+
+
+def report_compromise(user: User) -> int:
+    """"Báo mất quyền kiểm soát tài khoản" (Hà Nam Điều 21.2.b, SPEC §13.3): every session ends at
+    once, including this one, and the next sign-in must set a new password. The audit row is what
+    IT staff watch for."""
+    user.must_change_password = True
+    user.temporary_password_expires_at = None
+    ended = end_all_sessions(user, "compromise_reported")
+    audit.record(user, "auth.compromise_reported", user,
+                 organisation_id=user.organisation.id if user.organisation else None,
+                 details={"sessions_ended": ended})
+    log.warning("Người dùng %s báo mất quyền kiểm soát tài khoản", user.username)
+    return ended

@@ -10,8 +10,8 @@ from portal.errors import ValidationFailed
 from portal.web import client_redirect, flash_ok, render
 
 # pages a person who must change their password may still reach
-OPEN_WHILE_CHANGE_FORCED = frozenset({"auth.change_password", "auth.logout", "auth.keepalive", "static",
-                                      "main.healthz"})
+OPEN_WHILE_CHANGE_FORCED = frozenset({"auth.change_password", "auth.logout", "auth.keepalive",
+                                      "auth.report_compromise", "static", "main.healthz"})
 
 
 def safe_next(target: str | None) -> str:
@@ -86,6 +86,20 @@ def keepalive():
     if not EmptyForm().validate_on_submit():
         abort(400)
     return "", 204
+
+
+@bp.post("/bao-mat-tai-khoan")
+@login_required
+def report_compromise():
+    """Someone else may know my password: end every session now and force a new password."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    services.report_compromise(current_user)
+    logout_user()
+    session.clear()
+    flash("Đã đóng mọi phiên đăng nhập của bạn và báo cho quản trị. Hãy đăng nhập lại và đặt mật khẩu mới ngay; "
+          "nếu không đăng nhập được, liên hệ quản trị để được cấp lại mật khẩu.", "info")
+    return client_redirect(url_for("auth.login"))
 
 
 @bp.route("/mat-khau", methods=["GET", "POST"])
