@@ -29,6 +29,7 @@ from portal.auth.models import Role, User
 from portal.db import session as db_session
 from portal.orgs import services as orgs
 from portal.orgs.models import Organisation, OrgKind
+from tests.ldap_fixtures import ldap_settings, slapd  # noqa: F401  (a real OpenLDAP for every test that asks)
 
 DATABASE = os.environ.get("PORTAL_TEST_DATABASE", "sqlite")
 POSTGRES_URL = os.environ.get("PORTAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -15,7 +15,6 @@ from portal.audit import AuditEntry
 from portal.auth import accounts, services
 from portal.auth.models import AuthFailure, Role, UserSource, UserStatus
 from portal.db import utcnow
-from tests.ldap_fixtures import ldap_settings, slapd  # noqa: F401  (fixtures)
 from tests.ldap_server import PASSWORD, closed_port_url, hanging_server
 
 
@@ -25,7 +24,7 @@ def fresh_password() -> str:
 
 
 @pytest.fixture
-def directory_on(app, ldap_settings):  # noqa: F811
+def directory_on(app, ldap_settings):
     saved = {key: app.config[key] for key in ldap_settings}
     app.config.update(ldap_settings)
     try:
@@ -35,7 +34,7 @@ def directory_on(app, ldap_settings):  # noqa: F811
 
 
 @pytest.fixture
-def provision(factory, slapd):  # noqa: F811
+def provision(factory, slapd):
     """A local account for a directory person, keyed by their entryUUID."""
 
     def make(uid: str, *, username: str | None = None, full_name: str = "Người Dùng Cũ", title: str = "Cán bộ",
@@ -77,7 +76,7 @@ def test_directory_person_signs_in_to_their_account_with_fresh_details(client, d
     assert _audit(db, "auth.sign_in")[-1].details_dict["source"] == "directory"
 
 
-def test_the_match_is_the_stable_id_not_the_username(client, db, directory_on, provision, slapd):  # noqa: F811
+def test_the_match_is_the_stable_id_not_the_username(client, db, directory_on, provision, slapd):
     # an account here whose username happens to be "thao.pt" but whose entryUUID is someone else's
     impostor = provision("thao.pt", directory_id=str(uuid.uuid4()))
     resp = _post_login(client, "thao.pt", "Mật-Khẩu@2026hn")
@@ -135,7 +134,7 @@ def test_filter_injection_never_signs_anyone_in(client, db, directory_on, provis
     assert _audit(db, "auth.sign_in") == []
 
 
-def test_five_failures_lock_a_directory_account_before_the_directory_does(client, db, directory_on, provision, slapd):  # noqa: F811
+def test_five_failures_lock_a_directory_account_before_the_directory_does(client, db, directory_on, provision, slapd):
     person = provision("huong.nt")
     for _ in range(5):
         assert _post_login(client, "huong.nt", "Sai-Mật-Khẩu1!").status_code == 422
@@ -150,7 +149,7 @@ def test_five_failures_lock_a_directory_account_before_the_directory_does(client
 
 @pytest.mark.parametrize("outage", ["stopped", "hanging"])
 def test_directory_outage_fails_fast_with_the_message_and_locks_nobody(app, client, db, directory_on, provision,
-                                                                       slapd, outage, monkeypatch):  # noqa: F811
+                                                                       slapd, outage, monkeypatch):
     person = provision("huong.nt")
     with hanging_server() as hanging:
         app.config["LDAP_URL"] = hanging.url if outage == "hanging" else closed_port_url()
@@ -170,7 +169,7 @@ def test_directory_outage_fails_fast_with_the_message_and_locks_nobody(app, clie
     assert len(_audit(db, "auth.directory_unavailable")) == 3
 
 
-def test_stopping_the_real_directory_is_an_outage_too(app, client, db, directory_on, provision, slapd):  # noqa: F811
+def test_stopping_the_real_directory_is_an_outage_too(app, client, db, directory_on, provision, slapd):
     person = provision("huong.nt")
     slapd.stop()
     try:
@@ -184,7 +183,7 @@ def test_stopping_the_real_directory_is_an_outage_too(app, client, db, directory
     assert person.status == UserStatus.ACTIVE
 
 
-def test_directory_password_change_really_changes_it_in_slapd(client, db, directory_on, provision, slapd):  # noqa: F811
+def test_directory_password_change_really_changes_it_in_slapd(client, db, directory_on, provision, slapd):
     new_password = fresh_password()
     person = provision("dung.lv")
     try:
@@ -203,7 +202,7 @@ def test_directory_password_change_really_changes_it_in_slapd(client, db, direct
         slapd.set_password("dung.lv", PASSWORD)
 
 
-def test_directory_password_change_is_checked_by_the_policy_first(client, db, directory_on, provision, slapd):  # noqa: F811
+def test_directory_password_change_is_checked_by_the_policy_first(client, db, directory_on, provision, slapd):
     provision("dung.lv")
     assert _post_login(client, "dung.lv", PASSWORD).status_code == 303
     resp = client.post("/auth/mat-khau", data={"current_password": PASSWORD, "new_password": "Abc@1234",
@@ -213,7 +212,7 @@ def test_directory_password_change_is_checked_by_the_policy_first(client, db, di
     assert slapd.ldapwhoami("dung.lv", PASSWORD)
 
 
-def test_wrong_current_password_leaves_the_directory_untouched(client, db, directory_on, provision, slapd):  # noqa: F811
+def test_wrong_current_password_leaves_the_directory_untouched(client, db, directory_on, provision, slapd):
     new_password = fresh_password()
     provision("dung.lv")
     assert _post_login(client, "dung.lv", PASSWORD).status_code == 303
@@ -224,7 +223,7 @@ def test_wrong_current_password_leaves_the_directory_untouched(client, db, direc
     assert not slapd.ldapwhoami("dung.lv", new_password)
 
 
-def test_provisioned_person_must_change_at_first_sign_in(client, db, directory_on, provision, slapd):  # noqa: F811
+def test_provisioned_person_must_change_at_first_sign_in(client, db, directory_on, provision, slapd):
     new_password = fresh_password()
     person = provision("dung.lv")
     person.must_change_password = True

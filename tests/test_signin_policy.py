@@ -51,7 +51,8 @@ def test_five_failures_lock_and_the_right_password_is_then_refused(client, db, f
     assert person.locked_until is not None
     assert timedelta(minutes=29) < person.locked_until - utcnow() <= timedelta(minutes=30)
     locked = _audit(db, "auth.locked")
-    assert locked and locked[-1].object_id == str(person.id)
+    assert locked
+    assert locked[-1].object_id == str(person.id)
     # the right password no longer opens it, and the answer gives nothing away
     resp = _post_login(client, person.username, PASSWORD)
     assert resp.status_code == 422

@@ -20,6 +20,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
+from tests.ldap_fixtures import environment_for
+from tests.ldap_server import DirectoryServer
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 CHROMIUM = "/usr/bin/chromium"
@@ -72,10 +75,12 @@ def _wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a gunicorn serving `wsgi:app` over a migrated, demo-seeded SQLite database."""
+def live_server(tmp_path_factory: pytest.TempPathFactory, slapd: DirectoryServer) -> Iterator[str]:
+    """Base URL of a gunicorn serving `wsgi:app` over a migrated, demo-seeded SQLite database,
+    signing directory people in against the suite's real slapd."""
     tmp = tmp_path_factory.mktemp("e2e")
     env = _server_env(tmp)
+    env.update(environment_for(slapd))
     _portal_command(env, "db-upgrade")
     _portal_command(env, "seed-demo")
     port = _free_port()
