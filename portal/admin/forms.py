@@ -1,9 +1,12 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectChoice, SelectField, StringField
-from wtforms.validators import AnyOf, Optional
+from wtforms import BooleanField, SelectChoice, SelectField, SelectMultipleField, StringField
+from wtforms.validators import AnyOf, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.auth.models import Role, UserStatus
 from portal.orgs.models import ORG_KIND_LABELS
+from portal.orgs.services import EMAIL_RE, PHONE_RE
 
 
 class OrganisationForm(FlaskForm):
@@ -26,3 +29,84 @@ class OrganisationForm(FlaskForm):
     phone = StringField(_l("Điện thoại"))
     fax = StringField(_l("Fax"))
     website = StringField(_l("Trang thông tin điện tử"))
+
+
+def optional_int(value: object) -> int | None:
+    """A select's value as an id; junk becomes None instead of WTForms' English "could not
+    coerce", and the service then answers in Vietnamese."""
+    text = str(value).strip() if value is not None else ""
+    return int(text) if text.isdigit() else None
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Roles as a list of checkboxes: one tab stop each, readable by screen readers."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+ROLE_VALUES = frozenset(r.value for r in Role)
+
+
+class PositionForm(FlaskForm):
+    """One position: organisation, unit, title and roles. Rules (title, unit inside the
+    organisation, at least one role, who may grant which role) live in the services; a role
+    outside the list offered is not refused here, so the service can answer it with 403."""
+
+    organisation_id = SelectField(_l("Cơ quan"), coerce=optional_int, validate_choice=False)
+    unit_id = SelectField(_l("Phòng, ban"), coerce=optional_int, validate_choice=False)
+    title = StringField(_l("Chức vụ"))
+    roles = MultiCheckboxField(_l("Vai trò"), validate_choice=False)
+
+    def validate_organisation_id(self, field: SelectField) -> None:
+        if field.data is None:
+            raise ValidationError(_l("Hãy chọn một cơ quan (có văn thư, con dấu riêng)."))
+
+    def validate_roles(self, field: MultiCheckboxField) -> None:
+        if any(value not in ROLE_VALUES for value in field.data or []):
+            raise ValidationError(_l("Hãy chọn vai trò trong danh sách."))
+
+
+class PersonForm(PositionForm):
+    """A local account: person and first position."""
+
+    username = StringField(_l("Tên đăng nhập"), render_kw={"autocapitalize": "none", "spellcheck": "false"})
+    full_name = StringField(_l("Họ và tên"))
+    email = StringField(_l("Thư điện tử"), render_kw={"type": "email"})
+    phone = StringField(_l("Điện thoại"), render_kw={"type": "tel"})
+
+    def validate_email(self, field: StringField) -> None:
+        value = (field.data or "").strip()
+        if value and (len(value) > 100 or not EMAIL_RE.fullmatch(value)):
+            raise ValidationError(_l("Thư điện tử không hợp lệ (ví dụ huong.nt@hanam.gov.vn)."))
+
+    def validate_phone(self, field: StringField) -> None:
+        value = (field.data or "").strip()
+        if value and not PHONE_RE.fullmatch(value):
+            raise ValidationError(_l("Số điện thoại chỉ gồm chữ số, khoảng trắng và + ( ) . -, tối đa 20 ký tự."))
+
+
+class ProvisionForm(PositionForm):
+    must_change_password = BooleanField(_l("Bắt buộc đổi mật khẩu ở lần đăng nhập đầu"), default=True)
+
+
+class ReasonForm(FlaskForm):
+    """Lock and disable: the reason is required by the service, whose message lands here."""
+
+    reason = StringField(_l("Lý do"))
+
+
+class PeopleFilterForm(FlaskForm):
+    """The people list's filters: plain GET parameters, so a filtered list is a link."""
+
+    class Meta:
+        csrf = False  # a search changes nothing
+
+    q = StringField(_l("Tìm theo họ tên hoặc tên đăng nhập (gõ không dấu cũng được)"))
+    organisation_id = SelectField(_l("Cơ quan"), coerce=optional_int, validate_choice=False)
+    unit_id = SelectField(_l("Phòng, ban"), coerce=optional_int, validate_choice=False)
+    role = SelectField(_l("Vai trò"), validate_choice=False,
+                       choices=[SelectChoice("", "Mọi vai trò"), *(SelectChoice(r.value, r.label) for r in Role)])
+    status = SelectField(_l("Trạng thái"), validate_choice=False,
+                         choices=[SelectChoice("", "Mọi trạng thái"),
+                                  *(SelectChoice(s.value, s.label) for s in UserStatus)])
