@@ -40,6 +40,8 @@ from portal.documents.models import (
     RegisterBook,
     Urgency,
 )
+from portal.incoming.models import IncomingEvent
+from portal.incoming.services import sort_key as incoming_sort_key
 from portal.orgs import services as orgs
 from portal.orgs.models import Organisation, OrgKind
 from portal.text import fold
@@ -619,8 +621,21 @@ def _seed_incoming(nodes: dict[str, _Node], books: dict[tuple[str, Direction], R
             book = books[spec.organ_id, Direction.INCOMING]
             doc.book_id, doc.year = book.id, local_year(doc.registered_at)
             doc.arrival_number = numbering.take_next(book, doc.year)
+            doc.arrival_date = arrived_at.astimezone(zone()).date()
+        doc.organ_name_folded = fold(doc.organ_name)
         session.add(doc)
         created["incoming"] += 1
+    session.flush()
+    for _arrived_at, _slot, doc in planned:
+        doc.sort_key = incoming_sort_key(doc)
+        session.add(IncomingEvent(document_id=doc.id, at=doc.arrived_at, actor_name=doc.organ_name[:100],
+                                  action="arrive", status=IncomingStatus.ARRIVED.value, status_changed=True))
+        if doc.registered_at is not None:
+            clerk = session.get(User, doc.registered_by_id)
+            session.add(IncomingEvent(document_id=doc.id, at=doc.registered_at, actor_id=clerk.id,
+                                      actor_name=clerk.full_name, action="register", status=doc.status.value,
+                                      status_changed=True,
+                                      text=f"Số đến {numbering.display(doc.arrival_number)}"))
     session.flush()
 
 

@@ -1,7 +1,7 @@
 """Imports every model so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from portal.audit import AuditEntry, AuditHead
-from portal.auth.models import AuthSession, Position, PositionRole, User
+from portal.auth.models import AuthFailure, AuthSession, PasswordHistory, Position, PositionRole, User
 from portal.db import Base
 from portal.documents.models import (
     DocumentType,
@@ -10,10 +10,29 @@ from portal.documents.models import (
     RegisterBook,
     RegisterCounter,
 )
+from portal.incoming.models import Assignment, IncomingEvent, IncomingFile, Reminder
 from portal.orgs.models import Organisation
 from portal.storage import StoredFile
 
 __all__ = [
-    "AuditEntry", "AuditHead", "AuthSession", "Base", "DocumentType", "IncomingDocument", "Organisation",
-    "OutgoingDocument", "Position", "PositionRole", "RegisterBook", "RegisterCounter", "StoredFile", "User",
+    "Assignment",
+    "AuditEntry",
+    "AuditHead",
+    "AuthFailure",
+    "AuthSession",
+    "Base",
+    "DocumentType",
+    "IncomingDocument",
+    "IncomingEvent",
+    "IncomingFile",
+    "Organisation",
+    "OutgoingDocument",
+    "PasswordHistory",
+    "Position",
+    "PositionRole",
+    "RegisterBook",
+    "RegisterCounter",
+    "Reminder",
+    "StoredFile",
+    "User",
 ]

@@ -170,6 +170,9 @@ class IncomingDocument(_DocumentFields, Base):
         UniqueConstraint("book_id", "year", "arrival_number"),
         Index("ix_incoming_documents_queue", "organisation_id", "status", "urgency", "arrived_at"),
         Index("ix_incoming_documents_subject_folded", "subject_folded"),
+        Index("ix_incoming_documents_org_sort", "organisation_id", "sort_key"),
+        Index("ix_incoming_documents_sender", "sender_organisation_id"),
+        Index("ix_incoming_documents_presented_to", "presented_to_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -189,6 +192,24 @@ class IncomingDocument(_DocumentFields, Base):
     document_id: Mapped[str | None] = mapped_column(String(100))
     to_places: Mapped[str | None] = mapped_column(String(1000))
     has_paper: Mapped[bool] = mapped_column(Boolean, default=False)
+    # --- workflow (SPEC §5); the full trail is in incoming_events
+    document_type_id: Mapped[int | None] = mapped_column(ForeignKey("document_types.id"))
+    organ_name_folded: Mapped[str] = mapped_column(String(200), default="")
+    arrival_date: Mapped[date | None] = mapped_column(Date)  # ArrivalDate, Vietnam time
+    presented_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    presented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    return_category: Mapped[str | None] = mapped_column(String(40))
+    return_reason: Mapped[str | None] = mapped_column(String(1000))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result_text: Mapped[str | None] = mapped_column(String(2000))
+    answer_outgoing_id: Mapped[int | None] = mapped_column(ForeignKey("outgoing_documents.id"))
+    recall_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recall_reason: Mapped[str | None] = mapped_column(String(1000))
+    recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recalled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # the list's sort key: urgent first (Hỏa tốc 3 … Thường 0), then newest; kept as one column so
+    # keyset pagination walks one index (SPEC §16)
+    sort_key: Mapped[str] = mapped_column(String(40), default="")
 
     organisation: Mapped[Organisation] = relationship(foreign_keys=[organisation_id])
 

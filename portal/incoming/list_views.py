@@ -1,0 +1,1 @@
+"""Routes of the incoming lists and search (filled in by the lists work)."""

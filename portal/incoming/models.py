@@ -1,0 +1,151 @@
+"""Files, assignments, history and reminders of incoming documents (SPEC §5.6).
+
+An assignment is one row of the phiếu giải quyết: the agency leader assigns units or persons
+(level 1), a unit head assigns persons within the unit (level 2, ``parent_id`` = the unit's row).
+Each level has exactly one lead (chủ trì) among its rows.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import Base, UTCDateTime, str_enum, utcnow
+
+
+class FileRole(enum.StrEnum):
+    MAIN = "main"
+    ATTACHMENT = "attachment"
+    RESULT = "result"
+
+    @property
+    def label(self) -> str:
+        return {"main": "Tệp văn bản", "attachment": "Phụ lục, tệp đính kèm", "result": "Kết quả xử lý"}[self.value]
+
+
+class AssignmentRole(enum.StrEnum):
+    LEAD = "chu_tri"
+    COOPERATE = "phoi_hop"
+    INFORM = "de_biet"
+
+    @property
+    def label(self) -> str:
+        return {"chu_tri": "Chủ trì", "phoi_hop": "Phối hợp", "de_biet": "Để biết"}[self.value]
+
+
+class AssignmentState(enum.StrEnum):
+    NEW = "moi"
+    SEEN = "da_xem"
+    WORKING = "dang_xu_ly"
+    DONE = "hoan_thanh"
+
+    @property
+    def label(self) -> str:
+        return {"moi": "Mới", "da_xem": "Đã xem", "dang_xu_ly": "Đang xử lý", "hoan_thanh": "Hoàn thành"}[self.value]
+
+
+class ReminderKind(enum.StrEnum):
+    REMIND = "nhac_nho"
+    CRITICISE = "phe_binh"
+    REVIEW = "kiem_diem"
+    DUE_SOON = "sap_den_han"
+    OVERDUE = "qua_han"
+
+    @property
+    def label(self) -> str:
+        return {"nhac_nho": "Nhắc nhở", "phe_binh": "Phê bình", "kiem_diem": "Kiểm điểm",
+                "sap_den_han": "Sắp đến hạn", "qua_han": "Quá hạn"}[self.value]
+
+
+class IncomingFile(Base):
+    __tablename__ = "incoming_files"
+    __table_args__ = (Index("ix_incoming_files_document_id", "document_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("incoming_documents.id"))
+    sha256: Mapped[str] = mapped_column(ForeignKey("stored_files.sha256"))
+    filename: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    role: Mapped[FileRole] = mapped_column(str_enum(FileRole, 12))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    view_count: Mapped[int] = mapped_column(Integer, default=0)
+    download_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Assignment(Base):
+    __tablename__ = "incoming_assignments"
+    __table_args__ = (
+        Index("ix_incoming_assignments_document_id", "document_id"),
+        Index("ix_incoming_assignments_user", "assignee_user_id", "state"),
+        Index("ix_incoming_assignments_unit", "assignee_unit_id", "state"),
+        Index("ix_incoming_assignments_deadline", "deadline"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("incoming_documents.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("incoming_assignments.id"))
+    level: Mapped[int] = mapped_column(SmallInteger, default=1)
+    assignee_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assignee_unit_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    role: Mapped[AssignmentRole] = mapped_column(str_enum(AssignmentRole, 10))
+    deadline: Mapped[date | None] = mapped_column(Date)
+    directive: Mapped[str | None] = mapped_column(String(2000))
+    assigned_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    state: Mapped[AssignmentState] = mapped_column(str_enum(AssignmentState, 12), default=AssignmentState.NEW)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    assignee_user = relationship("User", foreign_keys=[assignee_user_id])
+    assignee_unit = relationship("Organisation", foreign_keys=[assignee_unit_id])
+    assigned_by = relationship("User", foreign_keys=[assigned_by_id])
+
+    @property
+    def assignee_name(self) -> str:
+        if self.assignee_user is not None:
+            return self.assignee_user.full_name
+        return self.assignee_unit.name if self.assignee_unit is not None else ""
+
+
+class IncomingEvent(Base):
+    """One step of the processing history, in order: who, what, when, the text they wrote, and
+    the status the document had afterwards (what the sender sees, SPEC §5.2)."""
+
+    __tablename__ = "incoming_events"
+    __table_args__ = (Index("ix_incoming_events_document_id", "document_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("incoming_documents.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_name: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(3))
+    status_changed: Mapped[bool] = mapped_column(default=False)
+    text: Mapped[str | None] = mapped_column(String(2000))
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("incoming_assignments.id"))
+
+
+class Reminder(Base):
+    """Đôn đốc: by a person (nhắc nhở, phê bình, kiểm điểm) or by the daily job (sắp đến hạn, quá
+    hạn). The job's rows carry the day and are unique per assignment, kind and day, so running it
+    twice sends nothing twice."""
+
+    __tablename__ = "incoming_reminders"
+    __table_args__ = (
+        Index("ix_incoming_reminders_assignment_id", "assignment_id"),
+        # for_date is set only by the daily job; NULLs never collide, so people may remind freely
+        UniqueConstraint("assignment_id", "kind", "for_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("incoming_assignments.id"))
+    kind: Mapped[ReminderKind] = mapped_column(str_enum(ReminderKind, 12))
+    text: Mapped[str | None] = mapped_column(String(1000))
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    for_date: Mapped[date | None] = mapped_column(Date)
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,1 @@
+"""Routes of /van-ban-den (filled in by the lists, document page and forms)."""
