@@ -41,6 +41,7 @@ from portal.documents.models import (
     Urgency,
 )
 from portal.incoming.models import IncomingEvent
+from portal.incoming.services import code_key as incoming_code_key
 from portal.incoming.services import sort_key as incoming_sort_key
 from portal.orgs import services as orgs
 from portal.orgs.models import Organisation, OrgKind
@@ -623,6 +624,7 @@ def _seed_incoming(nodes: dict[str, _Node], books: dict[tuple[str, Direction], R
             doc.arrival_number = numbering.take_next(book, doc.year)
             doc.arrival_date = arrived_at.astimezone(zone()).date()
         doc.organ_name_folded = fold(doc.organ_name)
+        doc.code_key = incoming_code_key(doc.code_number, doc.code_notation)
         session.add(doc)
         created["incoming"] += 1
     session.flush()

@@ -104,6 +104,7 @@ def upgrade() -> None:
     with op.batch_alter_table('incoming_documents', schema=None) as batch_op:
         batch_op.add_column(sa.Column('document_type_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('organ_name_folded', sa.String(length=200), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('code_key', sa.String(length=45), nullable=True))
         batch_op.add_column(sa.Column('arrival_date', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('presented_to_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('presented_at', portal.db.UTCDateTime(timezone=True), nullable=True))
@@ -117,6 +118,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('recalled_at', portal.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('recalled_by_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('sort_key', sa.String(length=40), nullable=False, server_default=''))
+        batch_op.create_index('ix_incoming_documents_code_key', ['organisation_id', 'code_key'], unique=False)
         batch_op.create_index('ix_incoming_documents_org_sort', ['organisation_id', 'sort_key'], unique=False)
         batch_op.create_index('ix_incoming_documents_presented_to', ['presented_to_id'], unique=False)
         batch_op.create_index('ix_incoming_documents_sender', ['sender_organisation_id'], unique=False)
@@ -145,6 +147,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_incoming_documents_sender')
         batch_op.drop_index('ix_incoming_documents_presented_to')
         batch_op.drop_index('ix_incoming_documents_org_sort')
+        batch_op.drop_index('ix_incoming_documents_code_key')
         batch_op.drop_column('sort_key')
         batch_op.drop_column('recalled_by_id')
         batch_op.drop_column('recalled_at')
@@ -158,6 +161,7 @@ def downgrade() -> None:
         batch_op.drop_column('presented_at')
         batch_op.drop_column('presented_to_id')
         batch_op.drop_column('arrival_date')
+        batch_op.drop_column('code_key')
         batch_op.drop_column('organ_name_folded')
         batch_op.drop_column('document_type_id')
 

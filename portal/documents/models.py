@@ -172,6 +172,7 @@ class IncomingDocument(_DocumentFields, Base):
         Index("ix_incoming_documents_subject_folded", "subject_folded"),
         Index("ix_incoming_documents_org_sort", "organisation_id", "sort_key"),
         Index("ix_incoming_documents_sender", "sender_organisation_id"),
+        Index("ix_incoming_documents_code_key", "organisation_id", "code_key"),
         Index("ix_incoming_documents_presented_to", "presented_to_id"),
     )
 
@@ -195,6 +196,9 @@ class IncomingDocument(_DocumentFields, Base):
     # --- workflow (SPEC §5); the full trail is in incoming_events
     document_type_id: Mapped[int | None] = mapped_column(ForeignKey("document_types.id"))
     organ_name_folded: Mapped[str] = mapped_column(String(200), default="")
+    # "15/qđ-ubnd": số without leading zeros + ký hiệu case-folded, for exact search and the
+    # duplicate check on both databases (SQLite's lower() knows only ASCII)
+    code_key: Mapped[str | None] = mapped_column(String(45))
     arrival_date: Mapped[date | None] = mapped_column(Date)  # ArrivalDate, Vietnam time
     presented_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     presented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import BinaryIO
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 
 from portal import audit, storage
 from portal.auth.models import Position, PositionRole, Role, User
@@ -286,6 +286,25 @@ def _apply(doc: IncomingDocument, data: Metadata) -> None:
     doc.document_id = data.document_id or doc.document_id
     doc.subject_folded = fold(doc.subject)
     doc.organ_name_folded = fold(doc.organ_name)
+    doc.code_key = code_key(doc.code_number, doc.code_notation)
+
+
+def code_key(code_number: str | None, code_notation: str | None) -> str | None:
+    """The comparable form of "số/ký hiệu": "015" and "QĐ-UBND" → "15/qđ-ubnd"."""
+    number = (code_number or "").strip().lstrip("0")
+    notation = (nfc(code_notation) or "").strip().casefold()
+    if not number or not notation:
+        return None
+    return f"{number}/{notation}"[:45]
+
+
+def parse_code(text: str) -> str | None:
+    """A search box that holds "15/QĐ-UBND" looks for that số and ký hiệu exactly."""
+    text = (nfc(text) or "").strip()
+    number, _, notation = text.partition("/")
+    if not number.isdigit() or not notation:
+        return None
+    return code_key(number, notation)
 
 
 def possible_duplicates(organisation_id: int, data: Metadata, exclude_id: int | None = None) -> list[IncomingDocument]:
@@ -295,10 +314,9 @@ def possible_duplicates(organisation_id: int, data: Metadata, exclude_id: int | 
     conditions = []
     if data.document_id:
         conditions.append(d.document_id == data.document_id)
-    if data.code_number and data.code_notation and data.organ_name:
-        conditions.append(and_(func.ltrim(d.code_number, "0") == data.code_number.lstrip("0"),
-                               func.lower(d.code_notation) == data.code_notation.lower(),
-                               d.organ_name_folded == fold(data.organ_name)))
+    key = code_key(data.code_number, data.code_notation)
+    if key and data.organ_name:
+        conditions.append(and_(d.code_key == key, d.organ_name_folded == fold(data.organ_name)))
     if not conditions:
         return []
     stmt = select(d).where(d.organisation_id == organisation_id, d.status.not_in([S.RETURNED, S.RECALLED]),
