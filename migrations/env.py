@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import pool
 
+from portal.migrate import include_object
 from portal.db import make_engine
 from portal.models import Base
 
@@ -21,7 +22,8 @@ def run_migrations_online() -> None:
     engine = make_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+                          render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
+                          include_object=include_object)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

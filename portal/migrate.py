@@ -9,6 +9,15 @@ from alembic.config import Config
 from portal.config import ROOT
 
 
+# Indexes only PostgreSQL has (trigram GIN for diacritics-free substring search), created by raw
+# SQL in the migrations: autogenerate must not offer to drop them.
+POSTGRESQL_ONLY_INDEXES = frozenset({"ix_incoming_documents_subject_trgm", "ix_incoming_documents_organ_trgm"})
+
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    return not (type_ == "index" and reflected and name in POSTGRESQL_ONLY_INDEXES)
+
+
 def alembic_config(url: str) -> Config:
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
