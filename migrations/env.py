@@ -3,8 +3,8 @@
 from alembic import context
 from sqlalchemy import pool
 
-from portal.migrate import include_object
 from portal.db import make_engine
+from portal.migrate import include_object
 from portal.models import Base
 
 config = context.config

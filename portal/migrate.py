@@ -8,7 +8,6 @@ from alembic.config import Config
 
 from portal.config import ROOT
 
-
 # Indexes only PostgreSQL has (trigram GIN for diacritics-free substring search), created by raw
 # SQL in the migrations: autogenerate must not offer to drop them.
 POSTGRESQL_ONLY_INDEXES = frozenset({"ix_incoming_documents_subject_trgm", "ix_incoming_documents_organ_trgm"})

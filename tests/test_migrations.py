@@ -34,7 +34,8 @@ def _differences(url: str) -> list:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": migrate.include_object})
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_object": migrate.include_object})
             return compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()
