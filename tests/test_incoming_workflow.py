@@ -76,7 +76,7 @@ def test_full_walk_from_arrival_to_done(db, factory, office):
 
 
 def test_exactly_one_lead(db, office):
-    org, unit, p = office
+    _org, unit, p = office
     doc = services.digitise(p["clerk"], metadata(), services.Upload("scan.pdf", PDF))
     services.present(p["clerk"], doc, p["leader"].id)
     with pytest.raises(ValidationFailed):
@@ -88,7 +88,7 @@ def test_exactly_one_lead(db, office):
 
 
 def test_sub_deadline_cannot_exceed_the_units(db, office):
-    org, unit, p = office
+    _org, unit, p = office
     doc = services.digitise(p["clerk"], metadata(), services.Upload("scan.pdf", PDF))
     services.present(p["clerk"], doc, p["leader"].id)
     services.direct(p["leader"], doc, "", [services.AssigneeSpec(AssignmentRole.LEAD, unit_id=unit.id,
@@ -100,7 +100,7 @@ def test_sub_deadline_cannot_exceed_the_units(db, office):
 
 
 def test_wrong_holder_and_wrong_step_are_refused(db, office):
-    org, unit, p = office
+    _org, unit, p = office
     doc = services.digitise(p["clerk"], metadata(), services.Upload("scan.pdf", PDF))
     with pytest.raises(NotAllowed):
         services.present(p["officer"], doc, p["leader"].id)
@@ -113,7 +113,7 @@ def test_wrong_holder_and_wrong_step_are_refused(db, office):
 
 
 def test_visibility(db, factory, office):
-    org, unit, p = office
+    _org, unit, p = office
     doc = services.digitise(p["clerk"], metadata(), services.Upload("scan.pdf", PDF))
     for who in ("outsider", "officer", "head"):
         with pytest.raises(services.NotFound):
@@ -133,7 +133,7 @@ def test_visibility(db, factory, office):
 
 
 def test_duplicates_are_flagged(db, office):
-    org, unit, p = office
+    _org, _unit, p = office
     first = services.digitise(p["clerk"], metadata(code_notation="QĐ-UBND"), services.Upload("a.pdf", PDF))
     with pytest.raises(services.Duplicate) as caught:
         services.digitise(p["clerk"], metadata(code_number="015", code_notation="qđ-ubnd"),
@@ -144,7 +144,7 @@ def test_duplicates_are_flagged(db, office):
 
 
 def test_return_needs_a_reason_and_is_final(db, factory, office):
-    org, unit, p = office
+    org, _unit, p = office
     doc = services.receive(org, metadata(), sender=factory.organisation())
     with pytest.raises(ValidationFailed):
         services.return_to_sender(p["clerk"], doc, "sai_noi_nhan", "  ")
@@ -155,7 +155,7 @@ def test_return_needs_a_reason_and_is_final(db, factory, office):
 
 
 def test_recall_at_arrival_is_immediate_and_later_needs_the_clerk(db, factory, office):
-    org, unit, p = office
+    org, _unit, p = office
     early = services.receive(org, metadata(), [services.Upload("vb.pdf", PDF, services.FileRole.MAIN)],
                              sender=factory.organisation())
     services.request_recall(early, "Ban hành nhầm.", "Sở Gửi")
@@ -171,7 +171,7 @@ def test_recall_at_arrival_is_immediate_and_later_needs_the_clerk(db, factory, o
 
 
 def test_urgent_documents_sort_first(db, office):
-    org, unit, p = office
+    _org, _unit, p = office
     normal = services.digitise(p["clerk"], metadata(subject="Thường"), services.Upload("a.pdf", PDF))
     urgent = services.digitise(p["clerk"], metadata(subject="Hỏa tốc", code_number="16", urgency=Urgency.EXPRESS),
                                services.Upload("b.pdf", PDF))
@@ -180,7 +180,7 @@ def test_urgent_documents_sort_first(db, office):
 
 
 def test_reminders_once_a_day(db, office):
-    org, unit, p = office
+    _org, _unit, p = office
     doc = services.digitise(p["clerk"], metadata(), services.Upload("scan.pdf", PDF))
     services.present(p["clerk"], doc, p["leader"].id)
     services.direct(p["leader"], doc, "", [services.AssigneeSpec(AssignmentRole.LEAD, user_id=p["officer"].id,
@@ -194,7 +194,7 @@ def test_reminders_once_a_day(db, office):
 
 
 def test_every_step_is_in_the_history(db, office):
-    org, unit, p = office
+    _org, _unit, p = office
     doc = services.digitise(p["clerk"], metadata(), services.Upload("scan.pdf", PDF))
     n = db.execute(select(IncomingEvent).where(IncomingEvent.document_id == doc.id)).scalars().all()
     assert [e.action for e in n] == ["digitise"]
