@@ -8,9 +8,10 @@ Statuses only move forward (§5.2). Who may act:
 action                    from                   actor
 ========================  =====================  ===================================================
 return_to_sender          01                     clerk of the receiving organisation
-register                  01                     clerk
-present                   03                     clerk, to a leader of the organisation
-assign_directly           03                     clerk ("chuyển xử lý" when the handler is clear)
+accept                    01                     clerk (tiếp nhận; numbered later: "Chờ vào sổ")
+register                  01, 03 without số đến  clerk (accepts too when at 01)
+present                   03 with số đến         clerk, to a leader of the organisation
+assign_directly           03 with số đến         clerk ("chuyển xử lý" when the handler is clear)
 forward                   03p                    the leader it is presented to, to another leader
 send_back                 03p                    the leader it is presented to
 direct                    03p                    the leader it is presented to (agency leader)
@@ -74,7 +75,9 @@ RETURN_CATEGORIES = {
 ACTION_LABELS = {
     "arrive": "Văn bản đến hệ thống",
     "return": "Trả lại nơi gửi",
+    "accept": "Tiếp nhận",
     "register": "Tiếp nhận, vào sổ",
+    "number": "Vào sổ",
     "digitise": "Nhập văn bản giấy và vào sổ",
     "present": "Trình lãnh đạo",
     "forward": "Chuyển lãnh đạo khác",
@@ -188,14 +191,16 @@ def _event(doc: IncomingDocument, actor: User | None, action: str, *, text: str 
 def _move(doc: IncomingDocument, actor: User | None, action: str, to: S, text: str | None = None,
           actor_name: str | None = None) -> None:
     doc.status = to
+    doc.sort_key = sort_key(doc)
     session.flush()
     _event(doc, actor, action, text=text, status_changed=True, actor_name=actor_name)
 
 
 def sort_key(doc: IncomingDocument) -> str:
-    """Urgent before ordinary, then by arrival, newest first when sorted descending; the id makes
-    it unique, so keyset pagination never skips or repeats a row."""
-    urgent = 1 if doc.urgency and int(doc.urgency) >= Urgency.URGENT else 0
+    """Urgent before ordinary while still open, then by arrival, newest first when sorted
+    descending; the id makes it unique, so keyset pagination never skips or repeats a row."""
+    closed = doc.status in (S.RETURNED, S.DONE, S.RECALLED)
+    urgent = 1 if doc.urgency and int(doc.urgency) >= Urgency.URGENT and not closed else 0
     stamp = int(doc.arrived_at.timestamp() * 1_000_000)
     return f"{urgent}{stamp:017d}{doc.id:012d}"
 
@@ -441,9 +446,19 @@ class Duplicate(ValidationFailed):
                                        "và cơ quan ban hành)."})
 
 
+def accept(clerk: User, doc: IncomingDocument) -> None:
+    """Tiếp nhận (01 → 03): the clerk has checked it; it waits in "Chờ vào sổ" for its số đến.
+    The sender sees 03."""
+    _step(doc, "accept", S.ARRIVED)
+    _holder(is_clerk(clerk, doc), "accept", "Chỉ văn thư của cơ quan nhận được tiếp nhận văn bản.")
+    _move(doc, clerk, "accept", S.REGISTERED)
+
+
 def register(clerk: User, doc: IncomingDocument, data: Metadata, *, confirm_duplicate: bool = False) -> None:
-    """Tiếp nhận, vào sổ (01 → 03): the clerk completes the metadata and gets the số đến."""
-    _step(doc, "register", S.ARRIVED)
+    """Vào sổ: the clerk completes the metadata and gets the số đến. From 01 this accepts too
+    (01 → 03); from 03 (accepted, not yet numbered) the status stays."""
+    if doc.status != S.REGISTERED or doc.arrival_number is not None:
+        _step(doc, "register", S.ARRIVED)
     _holder(is_clerk(clerk, doc), "register", "Chỉ văn thư của cơ quan nhận được vào sổ văn bản đến.")
     data = clean(data)
     errors = validate(data)
@@ -455,8 +470,18 @@ def register(clerk: User, doc: IncomingDocument, data: Metadata, *, confirm_dupl
             raise Duplicate(matches)
     _apply(doc, data)
     _number(doc, clerk, data.book_id)
-    doc.sort_key = sort_key(doc)
-    _move(doc, clerk, "register", S.REGISTERED, text=f"Số đến {numbering.display(doc.arrival_number)}")
+    text = f"Số đến {numbering.display(doc.arrival_number)}"
+    if doc.status == S.ARRIVED:
+        _move(doc, clerk, "register", S.REGISTERED, text=text)
+    else:
+        doc.sort_key = sort_key(doc)
+        session.flush()
+        _event(doc, clerk, "number", text=text)
+
+
+def _numbered(doc: IncomingDocument, action: str) -> None:
+    if doc.arrival_number is None:
+        raise WrongStep(f"incoming.{action}", "Văn bản chưa được vào sổ; hãy vào sổ để có số đến trước.")
 
 
 def return_to_sender(clerk: User, doc: IncomingDocument, category: str, reason: str) -> None:
@@ -495,6 +520,7 @@ def _leader_of(doc: IncomingDocument, user_id: int, *, agency: bool = False) -> 
 def present(clerk: User, doc: IncomingDocument, leader_id: int, note: str | None = None) -> None:
     """Trình lãnh đạo (03 → chờ phân phối)."""
     _step(doc, "present", S.REGISTERED)
+    _numbered(doc, "present")
     _holder(is_clerk(clerk, doc), "present", "Chỉ văn thư được trình văn bản.")
     leader = _leader_of(doc, leader_id)
     doc.presented_to_id = leader.id
@@ -589,6 +615,7 @@ def direct(leader: User, doc: IncomingDocument, directive: str, assignees: list[
 def assign_directly(clerk: User, doc: IncomingDocument, note: str, assignees: list[AssigneeSpec]) -> list[Assignment]:
     """Chuyển xử lý (03 → 04) when the handler is clear (Điều 23.1)."""
     _step(doc, "assign_directly", S.REGISTERED)
+    _numbered(doc, "assign_directly")
     _holder(is_clerk(clerk, doc), "assign_directly", "Chỉ văn thư được chuyển xử lý.")
     return _assign(clerk, doc, note, assignees, "assign_directly")
 

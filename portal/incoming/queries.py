@@ -1,0 +1,202 @@
+"""The incoming lists (SPEC §14, §16): queues per role, filters, search without diacritics,
+exact số/ký hiệu, keyset pagination and capped counts. Every query is one set-based statement
+built on ``services.visible_clause``, so permissions never run row by row. No Flask here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, true
+
+from portal.auth.models import Role, User
+from portal.db import session
+from portal.documents.models import IncomingDocument, IncomingStatus, Urgency
+from portal.incoming.models import Assignment, AssignmentRole, AssignmentState
+from portal.incoming.services import OPEN_STATUSES, headed_unit_id, parse_code, visible_clause
+from portal.text import fold
+from portal.timeutil import local_today, zone
+
+D = IncomingDocument
+S = IncomingStatus
+PAGE_SIZE = 50
+COUNT_CAP = 999  # counts above this show as "999+": an exact count of a huge table costs a scan
+
+
+def _mine(user: User) -> ColumnElement[bool]:
+    """Assignments naming this person, or the unit they head."""
+    who = Assignment.assignee_user_id == user.id
+    unit = headed_unit_id(user)
+    if unit is not None:
+        who = or_(who, and_(Assignment.assignee_unit_id == unit, Assignment.level == 1))
+    return who
+
+
+def _has_mine(user: User, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists().where(Assignment.document_id == D.id, _mine(user), *conditions)
+
+
+def _front_desk(user: User) -> bool:
+    return user.has_role(Role.CLERK, Role.AGENCY_LEADER)
+
+
+def _waiting(user: User) -> ColumnElement[bool]:
+    """Chờ xử lý: something of mine not started yet (a unit head's unit row counts until the head
+    directs it within the unit)."""
+    new = Assignment.state.in_([AssignmentState.NEW, AssignmentState.SEEN])
+    not_info_seen = ~and_(Assignment.role == AssignmentRole.INFORM, Assignment.state == AssignmentState.SEEN)
+    return and_(D.status.in_(OPEN_STATUSES), _has_mine(user, new, not_info_seen))
+
+
+def _working(user: User) -> ColumnElement[bool]:
+    if _front_desk(user):
+        return D.status.in_(OPEN_STATUSES)
+    return and_(D.status.in_(OPEN_STATUSES), _has_mine(user, Assignment.state == AssignmentState.WORKING))
+
+
+def _overdue(user: User) -> ColumnElement[bool]:
+    today = local_today()
+    if _front_desk(user):
+        return and_(D.status.in_(OPEN_STATUSES), D.due_date < today)
+    return and_(D.status.in_(OPEN_STATUSES),
+                _has_mine(user, Assignment.deadline < today, Assignment.state != AssignmentState.DONE,
+                          Assignment.role != AssignmentRole.INFORM))
+
+
+@dataclass(frozen=True)
+class Queue:
+    slug: str
+    label: str
+    predicate: Callable[[User], ColumnElement[bool]]
+    roles: frozenset[Role] | None = None  # None: everyone who handles documents
+    action: bool = True  # counted on the navigation as work waiting
+
+    def available(self, user: User) -> bool:
+        return self.roles is None or user.has_role(*self.roles)
+
+
+_CLERK = frozenset({Role.CLERK, Role.AGENCY_LEADER})
+_LEADERS = frozenset({Role.AGENCY_LEADER, Role.UNIT_HEAD})
+
+QUEUES: dict[str, Queue] = {q.slug: q for q in (
+    Queue("cho-tiep-nhan", "Chờ tiếp nhận", lambda u: D.status == S.ARRIVED, _CLERK),
+    Queue("cho-vao-so", "Chờ vào sổ", lambda u: and_(D.status == S.REGISTERED, D.arrival_number.is_(None)),
+          frozenset({Role.CLERK})),
+    Queue("cho-trinh", "Chờ trình", lambda u: and_(D.status == S.REGISTERED, D.arrival_number.is_not(None)),
+          frozenset({Role.CLERK})),
+    Queue("cho-phan-phoi", "Chờ phân phối", lambda u: and_(D.status == S.PRESENTED, D.presented_to_id == u.id),
+          _LEADERS),
+    Queue("cho-xu-ly", "Chờ xử lý", _waiting),
+    Queue("dang-xu-ly", "Đang xử lý", _working, action=False),
+    Queue("qua-han", "Quá hạn", _overdue),
+    Queue("da-hoan-thanh", "Đã hoàn thành", lambda u: D.status == S.DONE, action=False),
+    Queue("tat-ca", "Tất cả", lambda u: true(), action=False),
+)}
+
+
+def queues_for(user: User) -> list[Queue]:
+    return [q for q in QUEUES.values() if q.available(user)]
+
+
+def default_queue(user: User) -> Queue:
+    if user.has_role(Role.CLERK):
+        return QUEUES["cho-tiep-nhan"]
+    return QUEUES["cho-xu-ly"]
+
+
+@dataclass
+class Filters:
+    q: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    urgent: bool = False
+    organ: str = ""
+    type_id: int | None = None
+    status: str = ""
+    assignee_id: int | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def active(self) -> bool:
+        return bool(self.q or self.date_from or self.date_to or self.urgent or self.organ or self.type_id
+                     or self.status or self.assignee_id)
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in fold(text).replace("%", " ").replace("_", " ").split() if w][:8]
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone()).astimezone(UTC)
+
+
+def filter_clause(filters: Filters) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if filters.q:
+        key = parse_code(filters.q)
+        if key is not None:
+            clauses.append(D.code_key == key)  # "15/QĐ-UBND": that số and ký hiệu exactly
+        else:
+            for word in _words(filters.q):
+                pattern = f"%{word}%"
+                clauses.append(or_(D.subject_folded.like(pattern), D.organ_name_folded.like(pattern)))
+    if filters.date_from:  # days in Vietnam time, whatever the database's zone
+        clauses.append(D.arrived_at >= _local_midnight(filters.date_from))
+    if filters.date_to:
+        clauses.append(D.arrived_at < _local_midnight(filters.date_to + timedelta(days=1)))
+    if filters.urgent:
+        clauses.append(D.urgency >= int(Urgency.URGENT))
+    if filters.organ:
+        for word in _words(filters.organ):
+            clauses.append(D.organ_name_folded.like(f"%{word}%"))
+    if filters.type_id:
+        clauses.append(D.document_type_id == filters.type_id)
+    if filters.status:
+        clauses.append(D.status == S(filters.status))
+    if filters.assignee_id:
+        clauses.append(exists().where(Assignment.document_id == D.id,
+                                      Assignment.assignee_user_id == filters.assignee_id))
+    return clauses
+
+
+def _base(user: User, queue: Queue, filters: Filters) -> Select:
+    return select(D).where(visible_clause(user), queue.predicate(user), *filter_clause(filters))
+
+
+@dataclass
+class Page:
+    rows: list[IncomingDocument]
+    next_cursor: str | None
+    first: bool
+
+
+def page(user: User, queue: Queue, filters: Filters, cursor: str | None = None,
+         size: int = PAGE_SIZE) -> Page:
+    """One page, newest (and urgent) first, after ``cursor`` (the last row's sort key). The sort
+    key is unique, so a page never repeats or skips a row while others register documents."""
+    stmt = _base(user, queue, filters)
+    if cursor:
+        stmt = stmt.where(D.sort_key < cursor)
+    rows = list(session.execute(stmt.order_by(D.sort_key.desc()).limit(size + 1)).scalars())
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(rows=rows, next_cursor=rows[-1].sort_key if more and rows else None, first=not cursor)
+
+
+def count(user: User, queue: Queue, filters: Filters | None = None, cap: int = COUNT_CAP) -> int:
+    """Counted up to ``cap`` + 1 (shown as "999+")."""
+    inner = select(D.id).where(visible_clause(user), queue.predicate(user),
+                               *filter_clause(filters or Filters())).limit(cap + 1).subquery()
+    return session.execute(select(func.count()).select_from(inner)).scalar_one()
+
+
+def action_counts(user: User) -> dict[str, int]:
+    """The navigation badges: work waiting in each action queue of this person."""
+    if user.organisation is None:
+        return {}
+    return {q.slug: count(user, q) for q in queues_for(user) if q.action}
+
+
+def format_count(value: int, cap: int = COUNT_CAP) -> str:
+    return f"{cap}+" if value > cap else f"{value:,}".replace(",", ".")
