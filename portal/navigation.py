@@ -3,6 +3,7 @@ views check the same roles again on the server."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import request, url_for
@@ -16,6 +17,7 @@ class NavItem:
     label: str
     endpoint: str
     roles: frozenset[Role] | None = None  # None: everyone signed in
+    badge: Callable[[], int] | None = None  # work waiting, shown beside the label
 
     @property
     def url(self) -> str:
@@ -26,13 +28,25 @@ class NavItem:
         return request.endpoint is not None and request.endpoint.split(".")[0] == self.endpoint.split(".")[0]
 
 
+def _incoming_waiting() -> int:
+    from portal.incoming import queries
+
+    return sum(queries.action_counts(current_user).values())
+
+
 ITEMS = [
     NavItem("Trang chủ", "main.dashboard"),
+    NavItem("Văn bản đến", "incoming.index", badge=_incoming_waiting),
     NavItem("Quản trị", "admin.organisations", frozenset({Role.SYSTEM_ADMIN, Role.ORG_ADMIN})),
 ]
+
+
+def has_organisation() -> bool:
+    return current_user.organisation is not None
 
 
 def navigation() -> list[NavItem]:
     if not current_user.is_authenticated:
         return []
-    return [item for item in ITEMS if item.roles is None or current_user.has_role(*item.roles)]
+    return [item for item in ITEMS if (item.roles is None or current_user.has_role(*item.roles))
+            and (item.endpoint != "incoming.index" or has_organisation())]

@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("incoming", __name__, url_prefix="/van-ban-den")
 
-from portal.incoming import list_views, views  # noqa: E402,F401  (routes register on import)
+from portal.incoming import list_views, pdf_views, views  # noqa: E402,F401  (routes register on import)

@@ -1,1 +1,94 @@
-"""Routes of the incoming lists and search (filled in by the lists work)."""
+"""Routes of the incoming lists: one URL per list whose filters live in the query string, so a
+list can be bookmarked and shared; htmx swaps only the rows (STYLE §1, contact-app)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import abort, current_app, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from portal.auth.models import Role
+from portal.db import session
+from portal.documents.models import DocumentType, IncomingStatus
+from portal.incoming import bp, queries
+from portal.timeutil import local_today
+from portal.web import render
+
+PARAMS = ("ds", "q", "tu", "den", "khan", "cq", "loai", "tt", "nguoi")
+STATUS_CHOICES = [s for s in IncomingStatus if s != IncomingStatus.RECALLED]
+
+
+def _date(name: str, label: str, errors: dict[str, str]) -> date | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%d/%m/%Y").date()
+    except ValueError:
+        errors[name] = f"{label} phải theo dạng ngày/tháng/năm, ví dụ 05/03/2026."
+        return None
+
+
+def _filters() -> queries.Filters:
+    """The query string as filters; anything malformed becomes a message, never a guess."""
+    args = request.args
+    errors: dict[str, str] = {}
+    f = queries.Filters(q=args.get("q", "").strip()[:200], organ=args.get("cq", "").strip()[:200],
+                        urgent=args.get("khan") == "1", errors=errors)
+    f.date_from = _date("tu", "Từ ngày", errors)
+    f.date_to = _date("den", "Đến ngày", errors)
+    if f.date_from and f.date_to and f.date_from > f.date_to:
+        errors["den"] = "“Đến ngày” phải sau hoặc bằng “Từ ngày”."
+    loai = args.get("loai", "").strip()
+    if loai:
+        if loai.isdigit():
+            f.type_id = int(loai)
+        else:
+            errors["loai"] = "Loại văn bản không hợp lệ."
+    status = args.get("tt", "").strip()
+    if status:
+        if status in {s.value for s in STATUS_CHOICES}:
+            f.status = status
+        else:
+            errors["tt"] = "Trạng thái không hợp lệ."
+    who = args.get("nguoi", "").strip()[:100]
+    if who.isdigit():
+        f.assignee_id = int(who)
+    else:
+        f.assignee_name = who
+    return f
+
+
+def _url(queue: str, **extra: str) -> str:
+    """This list's URL with the current filters, for tabs and the next page."""
+    args = {k: request.args[k] for k in PARAMS if request.args.get(k)}
+    args.update({"ds": queue, **extra})
+    return url_for("incoming.index", **{k: v for k, v in args.items() if v})
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Every list of incoming documents; the filter form swaps #incoming-rows."""
+    if current_user.organisation is None:
+        abort(403)
+    available = queries.queues_for(current_user)
+    slug = request.args.get("ds") or queries.default_queue(current_user).slug
+    queue = next((q for q in available if q.slug == slug), None)
+    if queue is None:
+        abort(404)
+    filters = _filters()
+    status = 422 if filters.errors else 200
+    cursor = request.args.get("sau", "")[:40] or None
+    page = queries.page(current_user, queue, queries.Filters() if filters.errors else filters, cursor)
+    counts = queries.action_counts(current_user)
+    types = session.execute(select(DocumentType).where(DocumentType.active.is_(True))
+                            .order_by(DocumentType.name)).scalars().all()
+    return render("incoming/index.html", "incoming/_rows.html", status=status, queue=queue, queues=available,
+                  filters=filters, rows=page, counts=counts, types=types, statuses=STATUS_CHOICES,
+                  list_url=_url, args=request.args, today=local_today(), fmt_count=queries.format_count,
+                  can_digitise="incoming.new" in current_app.view_functions and current_user.has_role(Role.CLERK),
+                  breadcrumbs=[("Trang chủ", url_for("main.dashboard")), ("Văn bản đến", url_for("incoming.index"))])
+

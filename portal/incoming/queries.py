@@ -116,11 +116,12 @@ class Filters:
     type_id: int | None = None
     status: str = ""
     assignee_id: int | None = None
+    assignee_name: str = ""
     errors: dict[str, str] = field(default_factory=dict)
 
     def active(self) -> bool:
         return bool(self.q or self.date_from or self.date_to or self.urgent or self.organ or self.type_id
-                     or self.status or self.assignee_id)
+                     or self.status or self.assignee_id or self.assignee_name)
 
 
 def _words(text: str) -> list[str]:
@@ -157,6 +158,10 @@ def filter_clause(filters: Filters) -> list[ColumnElement[bool]]:
     if filters.assignee_id:
         clauses.append(exists().where(Assignment.document_id == D.id,
                                       Assignment.assignee_user_id == filters.assignee_id))
+    if filters.assignee_name:
+        names = [User.full_name_folded.like(f"%{w}%") for w in _words(filters.assignee_name)]
+        clauses.append(exists().where(Assignment.document_id == D.id, Assignment.assignee_user_id == User.id,
+                                      *names))
     return clauses
 
 
@@ -172,9 +177,10 @@ class Page:
 
 
 def page(user: User, queue: Queue, filters: Filters, cursor: str | None = None,
-         size: int = PAGE_SIZE) -> Page:
+         size: int | None = None) -> Page:
     """One page, newest (and urgent) first, after ``cursor`` (the last row's sort key). The sort
     key is unique, so a page never repeats or skips a row while others register documents."""
+    size = size or PAGE_SIZE
     stmt = _base(user, queue, filters)
     if cursor:
         stmt = stmt.where(D.sort_key < cursor)

@@ -36,7 +36,7 @@ from typing import BinaryIO
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 
 from portal import audit, storage
-from portal.auth.models import Position, PositionRole, Role, User
+from portal.auth.models import Position, PositionRole, Role, User, UserStatus
 from portal.db import session, utcnow
 from portal.documents import numbering
 from portal.documents.models import (
@@ -924,3 +924,93 @@ def sender_events(doc: IncomingDocument) -> list[IncomingEvent]:
     return list(session.execute(select(IncomingEvent).where(IncomingEvent.document_id == doc.id,
                                                             IncomingEvent.status_changed.is_(True))
                                 .order_by(IncomingEvent.id)).scalars())
+
+
+# --- for the document page --------------------------------------------------------------------------
+
+def available_actions(user: User, doc: IncomingDocument) -> set[str]:
+    """Which step forms to offer this person now: the same rules the step functions enforce
+    (they check again), so the page never shows a button the server would refuse."""
+    status = doc.status
+    clerk = is_clerk(user, doc)
+    actions: set[str] = set()
+    if clerk and status == S.ARRIVED:
+        actions |= {"accept", "return"}
+    if clerk and (status == S.ARRIVED or (status == S.REGISTERED and doc.arrival_number is None)):
+        actions.add("register")
+    if clerk and status == S.REGISTERED and doc.arrival_number is not None:
+        actions |= {"present", "assign_directly"}
+    if status == S.PRESENTED and doc.presented_to_id == user.id:
+        actions |= {"forward", "send_back", "file_info"}
+        if is_agency_leader(user, doc):
+            actions.add("direct")
+    if status in OPEN_STATUSES:
+        parent = unit_assignment(user, doc)
+        if parent is not None and not session.execute(
+                select(Assignment.id).where(Assignment.parent_id == parent.id)).first():
+            actions.add("unit_direct")
+        mine = my_assignments(user, doc)
+        if mine:
+            actions.add("progress")
+        lead = lead_person_assignment(doc)
+        if lead is not None and lead.assignee_user_id == user.id:
+            actions.add("finish")
+    if any(a.state == AssignmentState.NEW for a in my_assignments(user, doc)):
+        actions.add("seen")
+    if status == S.DONE:
+        lead = session.execute(select(Assignment).where(Assignment.document_id == doc.id, Assignment.level == 1,
+                                                        Assignment.role == AssignmentRole.LEAD)).scalars().first()
+        if lead is not None and (is_agency_leader(user, doc) or (
+                lead.assignee_unit_id is not None and lead.assignee_unit_id == headed_unit_id(user))):
+            actions.add("reopen")
+    if clerk and doc.recall_requested_at is not None and status not in (S.RETURNED, S.RECALLED):
+        actions.add("confirm_recall")
+    return actions
+
+
+def can_remind(user: User, doc: IncomingDocument, row: Assignment) -> bool:
+    return doc.status in OPEN_STATUSES and row.state != AssignmentState.DONE and (
+        is_clerk(user, doc) or is_agency_leader(user, doc) or row.assigned_by_id == user.id)
+
+
+LOOKUP_KINDS = ("unit", "person", "leader", "member")
+
+
+def lookup(user: User, doc: IncomingDocument, kind: str, q: str, limit: int = 15) -> list[User] | list[Organisation]:
+    """Type-ahead for the pickers, always inside the document's organisation: its units, its
+    people, its leaders, or (``member``) the people of the unit this person heads."""
+    folded = fold(q)
+    if kind == "unit":
+        o = Organisation
+        stmt = select(o).where(o.owner_id == doc.organisation_id, o.is_issuing.is_(False))
+        if folded:
+            stmt = stmt.where(o.name_folded.contains(folded, autoescape=True))
+        return list(session.execute(stmt.order_by(o.name).limit(limit)).scalars())
+    today = local_today()
+    stmt = select(User).join(Position, Position.user_id == User.id).where(
+        Position.organisation_id == doc.organisation_id, User.status == UserStatus.ACTIVE,
+        or_(Position.valid_from.is_(None), Position.valid_from <= today),
+        or_(Position.valid_to.is_(None), Position.valid_to >= today))
+    if kind == "leader":
+        stmt = stmt.join(PositionRole, PositionRole.position_id == Position.id).where(
+            PositionRole.role.in_((Role.AGENCY_LEADER, Role.UNIT_HEAD)))
+    elif kind == "member":
+        unit = headed_unit_id(user)
+        if unit is None:
+            return []
+        stmt = stmt.where(Position.unit_id == unit)
+    if folded:
+        stmt = stmt.where(or_(User.full_name_folded.contains(folded, autoescape=True),
+                              User.username.contains(folded, autoescape=True)))
+    return list(session.execute(stmt.distinct().order_by(User.full_name, User.id).limit(limit)).scalars())
+
+
+def incoming_books(organisation_id: int) -> list[RegisterBook]:
+    return list(session.execute(select(RegisterBook).where(
+        RegisterBook.organisation_id == organisation_id, RegisterBook.direction == Direction.INCOMING,
+        RegisterBook.active.is_(True)).order_by(RegisterBook.id)).scalars())
+
+
+def document_types() -> list[DocumentType]:
+    return list(session.execute(select(DocumentType).where(DocumentType.active.is_(True))
+                                .order_by(DocumentType.name)).scalars())
