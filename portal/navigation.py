@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import request, url_for
+from flask import g, request, url_for
 from flask_login import current_user
 
 from portal.auth.models import Role
@@ -28,10 +28,19 @@ class NavItem:
         return request.endpoint is not None and request.endpoint.split(".")[0] == self.endpoint.split(".")[0]
 
 
-def _incoming_waiting() -> int:
+def incoming_counts() -> dict[str, int]:
+    """The person's waiting incoming work per queue, counted once per request (menu and
+    dashboard share it)."""
     from portal.incoming import queries
 
-    return sum(queries.action_counts(current_user).values())
+    if "incoming_counts" not in g:
+        g.incoming_counts = queries.action_counts(current_user)
+    return g.incoming_counts
+
+
+def _incoming_waiting() -> int:
+    """Distinct documents waiting: "Quá hạn" overlaps the others, so it is not added."""
+    return sum(n for slug, n in incoming_counts().items() if slug != "qua-han")
 
 
 ITEMS = [

@@ -53,3 +53,12 @@ def format_datetime(value: datetime | None) -> str:
     if value is None:
         return ""
     return to_local(value).strftime("%d/%m/%Y %H:%M")
+
+
+def parse_date(text: str) -> date:
+    """"05/03/2026" → date(2026, 3, 5); anything else (31/02, 2026-03-05, 5/3/26) raises ValueError."""
+    parts = text.strip().split("/")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts) or len(parts[2]) != 4:
+        raise ValueError(text)
+    day, month, year = (int(p) for p in parts)
+    return date(year, month, day)

@@ -29,6 +29,7 @@ from portal.auth.models import Role, User
 from portal.db import session as db_session
 from portal.orgs import services as orgs
 from portal.orgs.models import Organisation, OrgKind
+from tests.incoming_fixtures import office  # noqa: F401  (an office to walk documents through)
 from tests.ldap_fixtures import ldap_settings, slapd  # noqa: F401  (a real OpenLDAP for every test that asks)
 
 DATABASE = os.environ.get("PORTAL_TEST_DATABASE", "sqlite")

@@ -4,7 +4,7 @@ htmx rows swap. Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -14,7 +14,7 @@ from portal.documents.models import Urgency
 from portal.incoming import queries, services
 from portal.incoming.models import AssignmentRole
 from portal.timeutil import local_today
-from tests.test_incoming_workflow import PDF, metadata, office  # noqa: F401  (fixture)
+from tests.incoming_fixtures import PDF, metadata
 
 Spec = services.AssigneeSpec
 
@@ -39,7 +39,8 @@ def test_a_document_moves_through_the_queues(db, office):
     assert doc.id in ids(clerk, "cho-vao-so")
     assert doc.id not in ids(clerk, "cho-trinh")
     services.register(clerk, doc, metadata())
-    assert doc.status == S.REGISTERED and doc.arrival_number
+    assert doc.status == S.REGISTERED
+    assert doc.arrival_number
     assert doc.id not in ids(clerk, "cho-vao-so")
     assert doc.id in ids(clerk, "cho-trinh")
     services.present(clerk, doc, leader.id)
@@ -67,7 +68,7 @@ def test_a_document_moves_through_the_queues(db, office):
 
 
 def test_overdue_by_document_and_by_assignment(db, office, monkeypatch):
-    org, unit, p = office
+    _org, _unit, p = office
     doc = services.digitise(p["clerk"], metadata(), services.Upload("scan.pdf", PDF))
     services.present(p["clerk"], doc, p["leader"].id)
     services.direct(p["leader"], doc, "", [Spec(AssignmentRole.LEAD, user_id=p["officer"].id,
@@ -96,7 +97,7 @@ def test_urgent_floats_to_the_top_while_open(db, office):
 
 
 def test_search_without_diacritics_and_exact_code(db, factory, office):
-    org, _unit, p = office
+    _org, _unit, p = office
     hit = services.digitise(p["clerk"], metadata(subject="Quyết định về công tác văn thư, lưu trữ năm 2026",
                                                  code_number="15", code_notation="QĐ-UBND"),
                             services.Upload("a.pdf", PDF))
@@ -121,7 +122,7 @@ def test_search_without_diacritics_and_exact_code(db, factory, office):
 
 
 def test_filters(db, factory, office):
-    org, unit, p = office
+    _org, _unit, p = office
     clerk = p["clerk"]
     urgent = services.digitise(clerk, metadata(urgency=Urgency.URGENT, organ_name="Bộ Nội vụ"),
                                services.Upload("a.pdf", PDF))
@@ -146,7 +147,7 @@ def test_date_filter_uses_vietnam_days(db, office):
     # 23:30 on 1 March in Vietnam is 16:30 UTC the same day; 00:30 on 2 March is 17:30 UTC on 1 March
     doc.arrived_at = datetime(2026, 3, 1, 17, 30, tzinfo=UTC)
     db.flush()
-    day = datetime(2026, 3, 2).date()
+    day = date(2026, 3, 2)
     assert ids(p["clerk"], "tat-ca", date_from=day, date_to=day) == [doc.id]
     assert ids(p["clerk"], "tat-ca", date_to=day - timedelta(days=1)) == []
 
@@ -191,15 +192,18 @@ def test_list_page_and_rows_fragment(db, client, login, office):
     page = client.get("/van-ban-den/")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "<html" in html and "Chờ tiếp nhận" in html
+    assert "<html" in html
+    assert "Chờ tiếp nhận" in html
     assert "Công văn về việc kiểm tra công tác văn thư" in html
-    assert "Hỏa tốc" in html and 'class="urgent"' in html
+    assert "Hỏa tốc" in html
+    assert 'class="urgent"' in html
     assert f"/van-ban-den/{doc.id}" in html
     assert "HX-Request" in page.headers.get("Vary", "")
     rows = client.get("/van-ban-den/?ds=tat-ca&q=kiem+tra+van+thu", headers={"HX-Request": "true"})
     body = rows.get_data(as_text=True)
     assert rows.status_code == 200
-    assert "<html" not in body and "<tbody>" in body
+    assert "<html" not in body
+    assert "<tbody>" in body
     assert "Công văn về việc kiểm tra công tác văn thư" in body
     nothing = client.get("/van-ban-den/?ds=tat-ca&q=khong+co+gi+ca", headers={"HX-Request": "true"})
     assert "Không có văn bản nào khớp với bộ lọc" in nothing.get_data(as_text=True)
@@ -243,4 +247,5 @@ def test_next_page_link_keeps_filters(db, client, login, office, monkeypatch):
     login(p["clerk"])
     html = client.get("/van-ban-den/?ds=tat-ca&cq=so+y+te").get_data(as_text=True)
     assert "Trang sau" in html
-    assert "cq=so+y+te" in html and "sau=" in html
+    assert "cq=so+y+te" in html
+    assert "sau=" in html

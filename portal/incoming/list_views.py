@@ -3,7 +3,7 @@ list can be bookmarked and shared; htmx swaps only the rows (STYLE §1, contact-
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from flask import abort, current_app, request, url_for
 from flask_login import current_user, login_required
@@ -13,7 +13,8 @@ from portal.auth.models import Role
 from portal.db import session
 from portal.documents.models import DocumentType, IncomingStatus
 from portal.incoming import bp, queries
-from portal.timeutil import local_today
+from portal.navigation import incoming_counts
+from portal.timeutil import local_today, parse_date
 from portal.web import render
 
 PARAMS = ("ds", "q", "tu", "den", "khan", "cq", "loai", "tt", "nguoi")
@@ -25,7 +26,7 @@ def _date(name: str, label: str, errors: dict[str, str]) -> date | None:
     if not value:
         return None
     try:
-        return datetime.strptime(value, "%d/%m/%Y").date()
+        return parse_date(value)
     except ValueError:
         errors[name] = f"{label} phải theo dạng ngày/tháng/năm, ví dụ 05/03/2026."
         return None
@@ -83,7 +84,7 @@ def index():
     status = 422 if filters.errors else 200
     cursor = request.args.get("sau", "")[:40] or None
     page = queries.page(current_user, queue, queries.Filters() if filters.errors else filters, cursor)
-    counts = queries.action_counts(current_user)
+    counts = incoming_counts()
     types = session.execute(select(DocumentType).where(DocumentType.active.is_(True))
                             .order_by(DocumentType.name)).scalars().all()
     return render("incoming/index.html", "incoming/_rows.html", status=status, queue=queue, queues=available,

@@ -3,7 +3,9 @@ from __future__ import annotations
 from flask import jsonify, url_for
 from flask_login import current_user, login_required
 
+from portal.incoming import queries
 from portal.main import bp, services
+from portal.navigation import incoming_counts
 from portal.timeutil import local_year
 from portal.web import render
 
@@ -12,7 +14,10 @@ from portal.web import render
 @login_required
 def dashboard():
     summary = services.summary(current_user, local_year())
-    return render("main/dashboard.html", summary=summary, year=local_year(),
+    queues = queries.queues_for(current_user) if current_user.organisation else []
+    counts = incoming_counts()
+    return render("main/dashboard.html", summary=summary, year=local_year(), counts=counts,
+                  work=[q for q in queues if q.slug in counts], fmt_count=queries.format_count,
                   breadcrumbs=[("Trang chủ", url_for("main.dashboard"))])
 
 
