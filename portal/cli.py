@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import date, datetime
 
 import click
 from flask import current_app
@@ -59,3 +60,23 @@ def storage_verify() -> None:
     if broken:
         sys.exit(1)
     click.echo("Mọi tệp đều toàn vẹn.")
+
+
+def _vietnamese_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%d/%m/%Y").date()  # noqa: DTZ007 (a calendar day, no time or zone)
+    except ValueError:
+        raise click.BadParameter("Ngày phải có dạng dd/mm/yyyy, ví dụ 05/01/2026.") from None
+
+
+@cli.command("remind", help="Gửi nhắc việc sắp đến hạn, quá hạn (chạy hằng ngày; chạy lại không gửi trùng).")
+@click.option("--ngay", "day", metavar="dd/mm/yyyy", callback=_vietnamese_date,
+              help="Tính như vào ngày này (mặc định: hôm nay, giờ Việt Nam).")
+def remind(day: date | None) -> None:
+    from portal.incoming import services as incoming
+
+    sent = incoming.send_due_reminders(day)
+    session.commit()
+    click.echo(f"Đã gửi {sent} nhắc việc." if sent else "Không có nhắc việc mới.")

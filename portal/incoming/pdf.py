@@ -281,8 +281,10 @@ def _header(styles: dict[str, ParagraphStyle], data: SlipData) -> Table:
         cells.append(Paragraph(_text(data.governing_body.upper()), styles["head"]))
     cells.append(Paragraph(_text(data.organisation.upper()), styles["head_bold"]))
     cells.append(HRFlowable(width=25 * mm, thickness=0.6, color=colors.black, spaceBefore=1, hAlign="CENTER"))
-    table = Table([[cells, ""]], colWidths=[80 * mm, None])
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    table = Table([[cells, ""]], colWidths=[85 * mm, None])
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (0, 0), (0, 0), "CENTER"),
+                               ("FONTNAME", (0, 0), (-1, -1), SERIF),
+                               ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     return table
 
 
@@ -324,7 +326,7 @@ def build_slip_pdf(data: SlipData) -> bytes:
     out = BytesIO()
     doc = SimpleDocTemplate(out, pagesize=A4, title=f"Phiếu giải quyết văn bản đến {data.arrival_number}".strip(),
                             author=data.organisation, subject=data.subject, creator="Cổng QLVB&ĐH",
-                            invariant=True, **MARGINS)
+                            invariant=True, initialFontName=SERIF, **MARGINS)
     footer = _footer(data.printed_on)
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return out.getvalue()
