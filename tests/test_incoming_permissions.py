@@ -91,12 +91,11 @@ def test_lists_and_search_never_show_it(db, client, login, office, assigned_doc,
         assert "Báo cáo mật về nhân sự" not in resp.get_data(as_text=True)
 
 
-def test_people_with_access_reach_the_page(db, client, login, office, assigned_doc):
+def test_people_with_access_reach_the_page(db, app, client, login, office, assigned_doc):
     _org, _unit, p = office
     doc, file_id, _ = assigned_doc
     for who in ("clerk", "leader", "officer"):
-        login(p[who])
-        resp = client.get(f"/van-ban-den/{doc.id}")
+        resp = login(p[who], c=app.test_client()).get(f"/van-ban-den/{doc.id}")
         assert resp.status_code == 200, who
         assert "Báo cáo mật về nhân sự" in resp.get_data(as_text=True)
     # a file id of another document, through this document's URL, is not found either
@@ -114,11 +113,11 @@ def test_recalled_document_is_gone_for_the_receiver(db, client, login, office, a
     services.confirm_recall(p["clerk"], doc)
     db.flush()
     for who in ("clerk", "leader", "officer"):
-        login(p[who])
+        person = login(p[who], c=app.test_client())
         for rule in document_rules(app):
             if "GET" in rule.methods:
-                assert client.get(_url(rule, doc, file_id, assignment_id)).status_code == 404
-        listed = client.get("/van-ban-den/?ds=tat-ca&q=bao+cao+mat").get_data(as_text=True)
+                assert person.get(_url(rule, doc, file_id, assignment_id)).status_code == 404
+        listed = person.get("/van-ban-den/?ds=tat-ca&q=bao+cao+mat").get_data(as_text=True)
         assert "Báo cáo mật về nhân sự" not in listed
     # metadata kept for the record
     assert doc.subject == "Báo cáo mật về nhân sự"
@@ -126,7 +125,7 @@ def test_recalled_document_is_gone_for_the_receiver(db, client, login, office, a
     assert services.files_of(doc) == []
 
 
-def test_returned_document_stays_with_the_front_desk(db, client, login, office, factory):
+def test_returned_document_stays_with_the_front_desk(db, app, client, login, office, factory):
     org, _unit, p = office
     doc = services.receive(org, metadata(), [])
     services.return_to_sender(p["clerk"], doc, "sai_noi_nhan", "Không đúng thẩm quyền.")
@@ -134,5 +133,5 @@ def test_returned_document_stays_with_the_front_desk(db, client, login, office, 
     login(p["clerk"])
     assert client.get(f"/van-ban-den/{doc.id}").status_code == 200
     head = factory.person(Role.UNIT_HEAD, organisation=org, unit=_unit)
-    login(head)
-    assert client.get(f"/van-ban-den/{doc.id}").status_code == 404
+    other = login(head, c=app.test_client())
+    assert other.get(f"/van-ban-den/{doc.id}").status_code == 404
