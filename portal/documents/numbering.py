@@ -27,9 +27,11 @@ def _ensure_counter(book_id: int, year: int) -> None:
 
 def take_next(book: RegisterBook, year: int) -> int:
     _ensure_counter(book.id, year)
+    # populate_existing: a counter loaded before the lock (earlier in this transaction, or in an
+    # earlier one of a long-lived session) would otherwise keep its stale last_number
     counter = session.execute(
         select(RegisterCounter).where(RegisterCounter.book_id == book.id, RegisterCounter.year == year)
-        .with_for_update()
+        .with_for_update().execution_options(populate_existing=True)
     ).scalar_one()
     counter.last_number += 1
     session.flush()

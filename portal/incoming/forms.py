@@ -79,8 +79,10 @@ class MetadataForm(FlaskForm):
     subject = TextAreaField(_l("Trích yếu"), render_kw={**_max("subject"), "rows": 3})
     signer_position = StringField(_l("Chức vụ người ký"), render_kw=_max("signer_position"))
     signer_name = StringField(_l("Họ tên người ký"), render_kw=_max("signer_name"))
-    urgency = SelectField(_l("Độ khẩn"), choices=URGENCY_CHOICES, coerce=_int_or_none, validate_choice=False)
-    secrecy = SelectField(_l("Độ mật"), choices=SECRECY_CHOICES, coerce=_int_or_none, validate_choice=False)
+    urgency = SelectField(_l("Độ khẩn"), choices=URGENCY_CHOICES, coerce=_int_or_none, validate_choice=False,
+                          default=0)
+    secrecy = SelectField(_l("Độ mật"), choices=SECRECY_CHOICES, coerce=_int_or_none, validate_choice=False,
+                          default=0)
     due_date = DateVNField(_l("Hạn giải quyết"))
     page_amount = StringField(_l("Số trang"), render_kw={"inputmode": "numeric", "maxlength": 3})
     language = StringField(_l("Ngôn ngữ"), default="Tiếng Việt", render_kw=_max("language"))
@@ -176,9 +178,12 @@ def assignee_rows(formdata) -> tuple[list[services.AssigneeSpec], list[Row], dic
     rows: list[Row] = []
     errors: dict[str, str] = {}
     roles = {r.value for r in AssignmentRole}
+    dropped = set(formdata.getlist("a_drop"))  # "Bỏ" ticked: the row stays on screen, not in the phiếu
     for kind, raw_id, role, raw_deadline in zip(formdata.getlist("a_kind"), formdata.getlist("a_id"),
                                                 formdata.getlist("a_role"), formdata.getlist("a_deadline"),
                                                 strict=False):
+        if f"{kind}:{raw_id}" in dropped:
+            continue
         ident = _int_or_none(raw_id)
         if kind not in ("unit", "person") or ident is None or role not in roles:
             errors["assignees"] = "Dòng giao việc không hợp lệ; hãy chọn lại đơn vị hoặc cá nhân."

@@ -341,7 +341,15 @@ def incoming_book(organisation_id: int, book_id: int | None = None) -> RegisterB
         if book is None:
             raise ValidationFailed({"book_id": "Sổ văn bản đến không hợp lệ."})
         return book
-    book = session.execute(stmt.where(RegisterBook.is_secret.is_(False)).order_by(RegisterBook.id)).scalars().first()
+    default = stmt.where(RegisterBook.is_secret.is_(False)).order_by(RegisterBook.id)
+    book = session.execute(default).scalars().first()
+    if book is None:
+        # Two first registrations at once must not each create a book (PostgreSQL; SQLite's BEGIN
+        # IMMEDIATE serialises them anyway): lock the organisation row and look again. FOR NO KEY
+        # UPDATE does not wait for transactions that merely insert rows referencing it.
+        session.execute(select(Organisation.id).where(Organisation.id == organisation_id)
+                        .with_for_update(key_share=True))
+        book = session.execute(default).scalars().first()
     if book is None:
         book = RegisterBook(organisation_id=organisation_id, direction=Direction.INCOMING, name="Sổ văn bản đến",
                             notation_template="{so}")
@@ -725,6 +733,7 @@ def record_progress(user: User, doc: IncomingDocument, text: str, files: Iterabl
 
 
 def mark_seen(user: User, doc: IncomingDocument) -> None:
+    _step(doc, "seen", S.ASSIGNED, S.IN_PROGRESS, S.DONE)  # a recalled document is gone for everyone
     mine = [a for a in my_assignments(user, doc) if a.state == AssignmentState.NEW]
     _holder(bool(mine), "seen", "Bạn không có phần việc mới ở văn bản này.")
     for row in mine:
@@ -955,7 +964,7 @@ def available_actions(user: User, doc: IncomingDocument) -> set[str]:
         lead = lead_person_assignment(doc)
         if lead is not None and lead.assignee_user_id == user.id:
             actions.add("finish")
-    if any(a.state == AssignmentState.NEW for a in my_assignments(user, doc)):
+    if status in (*OPEN_STATUSES, S.DONE) and any(a.state == AssignmentState.NEW for a in my_assignments(user, doc)):
         actions.add("seen")
     if status == S.DONE:
         lead = session.execute(select(Assignment).where(Assignment.document_id == doc.id, Assignment.level == 1,
