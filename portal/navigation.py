@@ -34,7 +34,8 @@ def incoming_counts() -> dict[str, int]:
     from portal.incoming import queries
 
     if "incoming_counts" not in g:
-        g.incoming_counts = queries.action_counts(current_user)
+        works = current_user.has_role(*DOCUMENT_ROLES)
+        g.incoming_counts = queries.action_counts(current_user) if works else {}
     return g.incoming_counts
 
 
@@ -43,9 +44,13 @@ def _incoming_waiting() -> int:
     return sum(n for slug, n in incoming_counts().items() if slug != "qua-han")
 
 
+# who works on documents; IT administrators and the provincial observer do not
+DOCUMENT_ROLES = frozenset({Role.CLERK, Role.OFFICER, Role.UNIT_HEAD, Role.AGENCY_LEADER, Role.FORMAT_CHECKER,
+                            Role.ARCHIVIST, Role.SCHEDULE_EDITOR})
+
 ITEMS = [
     NavItem("Trang chủ", "main.dashboard"),
-    NavItem("Văn bản đến", "incoming.index", badge=_incoming_waiting),
+    NavItem("Văn bản đến", "incoming.index", DOCUMENT_ROLES, badge=_incoming_waiting),
     NavItem("Quản trị", "admin.organisations", frozenset({Role.SYSTEM_ADMIN, Role.ORG_ADMIN})),
 ]
 

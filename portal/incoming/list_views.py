@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, current_app, request, url_for
+from flask import abort, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -90,6 +90,7 @@ def index():
     return render("incoming/index.html", "incoming/_rows.html", status=status, queue=queue, queues=available,
                   filters=filters, rows=page, counts=counts, types=types, statuses=STATUS_CHOICES,
                   list_url=_url, args=request.args, today=local_today(), fmt_count=queries.format_count,
-                  can_digitise="incoming.new" in current_app.view_functions and current_user.has_role(Role.CLERK),
+                  can_digitise=current_user.has_role(Role.CLERK),
+                  can_see_sent=current_user.has_role(Role.CLERK, Role.AGENCY_LEADER),
                   breadcrumbs=[("Trang chủ", url_for("main.dashboard")), ("Văn bản đến", url_for("incoming.index"))])
 
