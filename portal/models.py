@@ -10,11 +10,31 @@ from portal.documents.models import (
     RegisterBook,
     RegisterCounter,
 )
+from portal.drafts.models import (
+    CommentInvite,
+    CommentRound,
+    Draft,
+    DraftAttachment,
+    DraftEvent,
+    DraftVersion,
+    Recipient,
+    SignatureImage,
+    SigningCertificate,
+)
 from portal.incoming.models import Assignment, IncomingEvent, IncomingFile, Reminder
 from portal.orgs.models import Organisation
 from portal.storage import StoredFile
 
 __all__ = [
+    "CommentInvite",
+    "CommentRound",
+    "Draft",
+    "DraftAttachment",
+    "DraftEvent",
+    "DraftVersion",
+    "Recipient",
+    "SignatureImage",
+    "SigningCertificate",
     "Assignment",
     "AuditEntry",
     "AuditHead",

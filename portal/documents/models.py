@@ -241,5 +241,12 @@ class OutgoingDocument(_DocumentFields, Base):
     identifier: Mapped[str | None] = mapped_column(String(120), unique=True)
     issued_amount: Mapped[int | None] = mapped_column(SmallInteger)
     recipients_text: Mapped[str | None] = mapped_column(String(1000))
+    # issue 5: the issued PDF (signer + seal), recall, and the document it corrects or replaces
+    file_sha256: Mapped[str | None] = mapped_column(ForeignKey("stored_files.sha256"))
+    recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recall_reason: Mapped[str | None] = mapped_column(String(1000))
+    recalled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("outgoing_documents.id"))
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("outgoing_documents.id"))
 
     organisation: Mapped[Organisation] = relationship(foreign_keys=[organisation_id])
