@@ -94,6 +94,7 @@ ACTION_LABELS = {
     "remind": "Đôn đốc",
     "recall_requested": "Nơi gửi đề nghị thu hồi",
     "recalled": "Đã thu hồi",
+    "recall_refused": "Từ chối thu hồi",
 }
 
 
@@ -874,6 +875,31 @@ def confirm_recall(clerk: User, doc: IncomingDocument) -> None:
     if doc.recall_requested_at is None or doc.status in (S.RETURNED, S.RECALLED):
         raise WrongStep("incoming.recalled", "Văn bản này không có đề nghị thu hồi.")
     _destroy(doc, clerk, None)
+    _tell_sender(doc, agreed=True, reason=None)
+
+
+def refuse_recall(clerk: User, doc: IncomingDocument, reason: str) -> None:
+    """Từ chối thu hồi (16): the document stays; the reason goes back to the sender."""
+    _holder(is_clerk(clerk, doc), "recall_refused", "Chỉ văn thư được trả lời đề nghị thu hồi.")
+    if doc.recall_requested_at is None or doc.status in (S.RETURNED, S.RECALLED):
+        raise WrongStep("incoming.recall_refused", "Văn bản này không có đề nghị thu hồi.")
+    reason = (nfc(reason) or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": "Hãy ghi lý do từ chối thu hồi; nơi gửi sẽ thấy nội dung này."})
+    if len(reason) > 1000:
+        raise ValidationFailed({"reason": "Lý do tối đa 1.000 ký tự."})
+    doc.recall_requested_at = None
+    session.flush()
+    _event(doc, clerk, "recall_refused", text=reason)
+    _tell_sender(doc, agreed=False, reason=reason)
+
+
+def _tell_sender(doc: IncomingDocument, *, agreed: bool, reason: str | None) -> None:
+    if doc.source_outgoing_id is None:
+        return
+    from portal.drafts import services as drafts  # the sender side of the same system
+
+    drafts.record_recall_answer(doc, agreed, reason)
 
 
 def _destroy(doc: IncomingDocument, clerk: User | None, sender_name: str | None) -> None:
