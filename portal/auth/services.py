@@ -239,6 +239,26 @@ def _count_failure(user: User, client: Client) -> None:
                      details={"failures": recent, "until": user.locked_until, "ip": client.ip})
 
 
+def confirm_password(user: User, password: str, client: Client, purpose: str) -> bool:
+    """Re-authentication before a weighty act (signing): the person's own password, checked like
+    a sign-in (local argon2 or the directory); a wrong one counts towards the lockout and is
+    audited. The caller must keep the transaction (do not roll back) so the failure stays."""
+    if user.status != UserStatus.ACTIVE:
+        return False
+    if user.source == UserSource.LOCAL:
+        ok = passwords.verify(user.password_hash, password or "")
+    else:
+        try:
+            person = directory.authenticate(directory_settings(), user.username, password or "")
+        except directory.DirectoryUnavailable as exc:
+            raise DirectoryDown(str(exc)) from exc
+        ok = person is not None and person.directory_id == user.directory_id
+    if not ok:
+        _count_failure(user, client)
+        audit.record(user, "auth.reauth_failed", user, details={"purpose": purpose})
+    return ok
+
+
 def lift_lockout(user: User) -> None:
     """The automatic lockout's time is up."""
     user.status = UserStatus.ACTIVE

@@ -622,6 +622,38 @@ def sign(signer: User, draft: Draft, password_ok: bool, signed: bytes, *, extern
           f"Ký bởi {signer.full_name}, SHA-256 {stored.sha256[:16]}…")
 
 
+def sign_with_key(signer: User, draft: Draft, password: str, client: object) -> bool:
+    """Ký số with the signer's registered key (development PKI, or a server-side token): the
+    password is re-entered first. Returns False, having counted and audited the failure, when
+    the password is wrong (the caller answers 422 and keeps the transaction)."""
+    from portal.auth import services as auth
+    from portal.drafts import signatures
+
+    frozen = frozen_pdf(signer, draft)
+    if not auth.confirm_password(signer, password, client, "sign"):  # type: ignore[arg-type]
+        return False
+    signed = signatures.sign_personal_for(signer, frozen, _now())
+    sign(signer, draft, True, signed)
+    return True
+
+
+def accept_external(signer: User, draft: Draft, upload: bytes, password: str, client: object) -> bool:
+    """The external path (SPEC §7.4): the signer signed the frozen PDF with their own token
+    software; the upload is accepted only as exactly that PDF plus one valid signature by the
+    certificate registered to them. Raises ValidationFailed with the reason otherwise."""
+    from portal.auth import services as auth
+    from portal.drafts import signatures
+
+    frozen = frozen_pdf(signer, draft)
+    if not auth.confirm_password(signer, password, client, "sign_external"):  # type: ignore[arg-type]
+        return False
+    report = signatures.check_upload_for(signer, frozen, upload)
+    audit.record(signer, "drafts.external_signature_accepted", object_type="drafts", object_id=draft.id,
+                 organisation_id=draft.organisation_id, details={"signer": report.get("signer", "")})
+    sign(signer, draft, True, upload, external=True)
+    return True
+
+
 def refuse_issue(clerk: User, draft: Draft, reason: str) -> None:
     _step(draft, "refuse_issue", S.SIGNED)
     _holder(is_clerk(clerk, draft), "refuse_issue", "Chỉ văn thư của cơ quan được trả lại văn bản đã ký.")
