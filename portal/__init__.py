@@ -100,6 +100,7 @@ def request_address() -> str:
 def _register_blueprints(app: Flask) -> None:
     from portal.admin import bp as admin_bp
     from portal.auth import bp as auth_bp
+    from portal.drafts import bp as drafts_bp
     from portal.incoming import bp as incoming_bp
     from portal.main import bp as main_bp
 
@@ -107,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(incoming_bp)
+    app.register_blueprint(drafts_bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -1,0 +1,1 @@
+"""Routes of /du-thao: the draft page and each step (filled in by the page work)."""
