@@ -82,6 +82,10 @@ def _sqlite_setup(engine: Engine) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("postgresql"):
+        # psycopg prepares a statement after five runs and PostgreSQL may then reuse one generic
+        # plan that cannot see the search words ('%van%' vs '%quyet%'): plan for the values given
+        kwargs.setdefault("connect_args", {}).setdefault("options", "-c plan_cache_mode=force_custom_plan")
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _sqlite_setup(engine)
