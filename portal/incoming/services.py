@@ -999,7 +999,7 @@ def available_actions(user: User, doc: IncomingDocument) -> set[str]:
                 lead.assignee_unit_id is not None and lead.assignee_unit_id == headed_unit_id(user))):
             actions.add("reopen")
     if clerk and doc.recall_requested_at is not None and status not in (S.RETURNED, S.RECALLED):
-        actions.add("confirm_recall")
+        actions.update(("confirm_recall", "refuse_recall"))
     return actions
 
 

@@ -66,6 +66,7 @@ STEPS = {
     "finish": Step(FinishForm, "_step_finish.html", "Hoàn thành xử lý", "incoming.finish"),
     "reopen": Step(ReasonForm, "_step_reason.html", "Mở lại văn bản", "incoming.reopen"),
     "confirm_recall": Step(EmptyForm, "_step_button.html", "Xác nhận thu hồi", "incoming.confirm_recall"),
+    "refuse_recall": Step(ReasonForm, "_step_reason.html", "Từ chối thu hồi", "incoming.refuse_recall"),
 }
 PICKER_STEPS = {"present": "leader", "forward": "leader", "direct": "assignee", "assign_directly": "assignee",
                 "unit_direct": "member"}
@@ -327,6 +328,13 @@ def reopen(document_id: int):
 def confirm_recall(document_id: int):
     return _act(document_id, "confirm_recall", lambda d, f: services.confirm_recall(current_user, d),
                 "Đã thu hồi văn bản theo đề nghị của nơi gửi.")
+
+
+@bp.post("/<int:document_id>/tu-choi-thu-hoi")
+@login_required
+def refuse_recall(document_id: int):
+    return _act(document_id, "refuse_recall", lambda d, f: services.refuse_recall(current_user, d, f.reason.data or ""),
+                "Đã từ chối thu hồi; nơi gửi sẽ thấy lý do.")
 
 
 @bp.post("/<int:document_id>/phan-cong/<int:assignment_id>/don-doc")
