@@ -39,10 +39,17 @@ $(ENV_FILE):
 	@echo "Đã tạo $(ENV_FILE) với khóa bí mật mới."
 
 migrate: $(VENV)/.installed $(ENV_FILE)
+	@# the demo's development signing keys (never for real documents); added to older env files too
+	@grep -q '^PORTAL_PKI_PASSPHRASE=' $(ENV_FILE) || { umask 077; { \
+	  echo "PORTAL_SIGNING_DEV_PKI=true"; \
+	  echo "PORTAL_PKI_DIR=$(CURDIR)/instance/pki"; \
+	  echo "PORTAL_PKI_PASSPHRASE=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(32))')"; \
+	} >> $(ENV_FILE); }
 	set -a; . ./$(ENV_FILE); set +a; $(BIN)/flask --app wsgi portal db-upgrade
 
 seed: migrate
 	set -a; . ./$(ENV_FILE); set +a; $(BIN)/flask --app wsgi portal seed-demo --if-empty
+	set -a; . ./$(ENV_FILE); set +a; $(BIN)/flask --app wsgi portal pki init-demo
 
 run: seed
 	@echo "Cổng thông tin: http://127.0.0.1:$(PORT)"

@@ -80,3 +80,22 @@ def remind(day: date | None) -> None:
     sent = incoming.send_due_reminders(day)
     session.commit()
     click.echo(f"Đã gửi {sent} nhắc việc." if sent else "Không có nhắc việc mới.")
+
+
+@cli.group("pki", help="Chứng thư số, khóa ký.")
+def pki_group() -> None:
+    pass
+
+
+@pki_group.command("init-demo", help="Tạo bộ khóa THỬ NGHIỆM: CA, chứng thư cho lãnh đạo và con dấu số cho cơ quan.")
+def pki_init_demo() -> None:
+    from portal.drafts import signatures
+
+    try:
+        people, seals = signatures.init_demo_pki()
+    except ValidationFailed as exc:
+        session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    session.commit()
+    click.echo(f"Đã có chứng thư thử nghiệm cho {people} người ký và {seals} cơ quan "
+               f"(khóa trong {current_app.config['PKI_DIR']}).")

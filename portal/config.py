@@ -33,6 +33,14 @@ DEFAULTS: dict[str, Any] = {
     # Audit rows and throttling use the client address, never a proxy's.
     "TRUSTED_PROXIES": 0,
     "PROVINCE_NAME": "Tỉnh Hà Nam",
+    "PLACE_NAME": "Hà Nam",  # địa danh of the date line stamped at issuance ("Hà Nam, ngày … tháng … năm …")
+    # --- Signatures, SPEC §7. The development PKI signs with keys kept under PKI_DIR, encrypted with
+    # PKI_PASSPHRASE (`flask portal pki init-demo`); never for real documents. SIGNING_TRUST_ROOTS:
+    # space-separated PEM/DER files of the roots that validate signatures (NEAC, Ban Cơ yếu).
+    "SIGNING_DEV_PKI": False,
+    "PKI_DIR": str(ROOT / "instance" / "pki"),
+    "PKI_PASSPHRASE": "",
+    "SIGNING_TRUST_ROOTS": "",
     "BABEL_DEFAULT_LOCALE": "vi",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session; sessions expire on their own

@@ -44,6 +44,22 @@ def _incoming_waiting() -> int:
     return sum(n for slug, n in incoming_counts().items() if slug != "qua-han")
 
 
+def draft_counts() -> dict[str, int]:
+    """The person's drafts waiting per action queue, counted once per request (menu and tabs)."""
+    from portal.drafts import queries
+
+    if "draft_counts" not in g:
+        works = current_user.has_role(*DOCUMENT_ROLES)
+        g.draft_counts = queries.action_counts(current_user) if works else {}
+    return g.draft_counts
+
+
+def _drafts_waiting() -> int:
+    """Work items, not distinct drafts: a unit head asked for comments on a draft they must also
+    approve has two things to do on it."""
+    return sum(draft_counts().values())
+
+
 # who works on documents; IT administrators and the provincial observer do not
 DOCUMENT_ROLES = frozenset({Role.CLERK, Role.OFFICER, Role.UNIT_HEAD, Role.AGENCY_LEADER, Role.FORMAT_CHECKER,
                             Role.ARCHIVIST, Role.SCHEDULE_EDITOR})
@@ -51,8 +67,11 @@ DOCUMENT_ROLES = frozenset({Role.CLERK, Role.OFFICER, Role.UNIT_HEAD, Role.AGENC
 ITEMS = [
     NavItem("Trang chủ", "main.dashboard"),
     NavItem("Văn bản đến", "incoming.index", DOCUMENT_ROLES, badge=_incoming_waiting),
+    NavItem("Dự thảo, văn bản đi", "drafts.index", DOCUMENT_ROLES, badge=_drafts_waiting),
     NavItem("Quản trị", "admin.organisations", frozenset({Role.SYSTEM_ADMIN, Role.ORG_ADMIN})),
 ]
+
+ORGANISATION_ONLY = frozenset({"incoming.index", "drafts.index"})  # their lists need a current organisation
 
 
 def has_organisation() -> bool:
@@ -63,4 +82,4 @@ def navigation() -> list[NavItem]:
     if not current_user.is_authenticated:
         return []
     return [item for item in ITEMS if (item.roles is None or current_user.has_role(*item.roles))
-            and (item.endpoint != "incoming.index" or has_organisation())]
+            and (item.endpoint not in ORGANISATION_ONLY or has_organisation())]

@@ -1,1 +1,96 @@
-"""Routes of the draft and outgoing lists (filled in by the lists work)."""
+"""Routes of the draft and outgoing lists: one URL whose filters live in the query string, so a
+list can be bookmarked and shared; htmx swaps only the rows (STYLE §1, contact-app). The same
+parsing rules as the incoming lists: malformed input becomes a message and a 422, never a guess."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from portal.db import session
+from portal.documents.models import DocumentType, OutgoingStatus
+from portal.drafts import bp, queries
+from portal.drafts.views import can_create
+from portal.navigation import draft_counts
+from portal.timeutil import parse_date
+from portal.web import render
+
+PARAMS = ("ds", "q", "tu", "den", "khan", "loai")
+
+
+def _date(name: str, label: str, errors: dict[str, str]) -> date | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return parse_date(value)
+    except ValueError:
+        errors[name] = f"{label} phải theo dạng ngày/tháng/năm, ví dụ 05/03/2026."
+        return None
+
+
+def _filters() -> queries.Filters:
+    args = request.args
+    errors: dict[str, str] = {}
+    f = queries.Filters(q=args.get("q", "").strip()[:200], urgent=args.get("khan") == "1", errors=errors)
+    f.date_from = _date("tu", "Từ ngày", errors)
+    f.date_to = _date("den", "Đến ngày", errors)
+    if f.date_from and f.date_to and f.date_from > f.date_to:
+        errors["den"] = "“Đến ngày” phải sau hoặc bằng “Từ ngày”."
+    loai = args.get("loai", "").strip()
+    if loai:
+        if loai.isdigit():
+            f.type_id = int(loai)
+        else:
+            errors["loai"] = "Loại văn bản không hợp lệ."
+    return f
+
+
+def _url(queue: str, **extra: str) -> str:
+    """This list's URL with the current filters, for tabs and the next page."""
+    args = {k: request.args[k] for k in PARAMS if request.args.get(k)}
+    args.update({"ds": queue, **extra})
+    return url_for("drafts.index", **{k: v for k, v in args.items() if v})
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Every list of drafts and issued documents; the filter form swaps #drafts-rows."""
+    if current_user.organisation is None:
+        abort(403)
+    available = queries.queues_for(current_user)
+    slug = request.args.get("ds") or queries.default_queue(current_user).slug
+    queue = next((q for q in available if q.slug == slug), None)
+    if queue is None:
+        abort(404)
+    filters = _filters()
+    cursor = request.args.get("sau", "")[:40] or None
+    page = queries.page(current_user, queue, queries.Filters() if filters.errors else filters, cursor)
+    types = session.execute(select(DocumentType).where(DocumentType.active.is_(True))
+                            .order_by(DocumentType.name)).scalars().all()
+    return render("drafts/index.html", "drafts/_rows.html", status=422 if filters.errors else 200, queue=queue,
+                  queues=available, filters=filters, rows=page, counts=draft_counts(), types=types,
+                  list_url=_url, args=request.args, fmt_count=queries.format_count,
+                  can_create=can_create(current_user),
+                  breadcrumbs=[("Trang chủ", url_for("main.dashboard")),
+                               ("Dự thảo, văn bản đi", url_for("drafts.index"))])
+
+
+@bp.get("/van-ban-di/<int:outgoing_id>")
+@login_required
+def outgoing(outgoing_id: int):
+    """An issued document, read-only; for those without a draft (older or imported records)."""
+    if current_user.organisation is None:
+        abort(404)
+    doc = queries.get_outgoing(current_user, outgoing_id)
+    if doc is None:
+        abort(404)
+    listed = "da-phat-hanh" if doc.status == OutgoingStatus.ISSUED else "da-thu-hoi"
+    return render("drafts/outgoing.html", doc=doc, draft_id=queries.draft_of(doc),
+                  breadcrumbs=[("Trang chủ", url_for("main.dashboard")),
+                               ("Dự thảo, văn bản đi", url_for("drafts.index", ds=listed)),
+                               (f"Số {doc.code_number}/{doc.code_notation}", request.path)])

@@ -305,7 +305,8 @@ def create(drafter: User, data: DraftData, main: Upload, attachments: Iterable[U
                   type_name=doc_type.name, subject=data.subject, subject_folded=fold(data.subject),
                   urgency=int(data.urgency), secrecy=int(data.secrecy), signer_id=data.signer_id,
                   authority=data.authority, signer_title=data.signer_title, reply_to_id=data.reply_to_id,
-                  due_date=data.due_date, created_at=_now(), updated_at=_now())
+                  due_date=data.due_date, replaces_id=data.replaces_id, corrects_id=data.corrects_id,
+                  created_at=_now(), updated_at=_now())
     session.add(draft)
     session.flush()
     _store_version(draft, drafter, main, attachments, None)

@@ -1,1 +1,627 @@
-"""Routes of /du-thao: the draft page and each step (filled in by the page work)."""
+"""The draft page, the new-draft form and one short form per step (SPEC §6).
+
+Every step: load the visible draft (404) → is this step open to this person now (403) → the form
+→ **one** service call → back to the page. A broken rule re-renders that step's form with its
+message (422); the service checks the holder and the step again and writes history and audit.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import abort, current_app, request, send_file, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from portal import audit, storage
+from portal.auth import accounts
+from portal.auth import services as auth_services
+from portal.auth import views as auth_views
+from portal.auth.forms import EmptyForm
+from portal.auth.models import Role, User, UserStatus
+from portal.db import session
+from portal.documents.models import OutgoingDocument, Urgency
+from portal.drafts import bp, services
+from portal.drafts.forms import (
+    OUTSIDE_METHODS,
+    AnswerForm,
+    AskForm,
+    CommentForm,
+    DetailsForm,
+    ExternalSignForm,
+    FormatForm,
+    IssueForm,
+    LeaderForm,
+    NewDraftForm,
+    NoteForm,
+    ReasonForm,
+    RecipientRow,
+    SignForm,
+    VersionForm,
+    int_or_none,
+    recipient_rows,
+)
+from portal.drafts.models import Draft, DraftAttachment, DraftStatus
+from portal.errors import NotAllowed, NotFound, ValidationFailed
+from portal.incoming import services as incoming
+from portal.orgs import services as orgs
+from portal.orgs.models import Organisation
+from portal.web import client_redirect, flash_ok, render
+
+S = DraftStatus
+LEADER_ROLES = frozenset({Role.AGENCY_LEADER, Role.UNIT_HEAD})  # who may sign (services._is_signer)
+DRAFTING_ROLES = (Role.OFFICER, Role.UNIT_HEAD, Role.AGENCY_LEADER, Role.CLERK)
+
+
+@dataclass(frozen=True)
+class Step:
+    form: type[FlaskForm]
+    template: str  # the partial holding this step's form, returned alone to htmx on 422
+    title: str
+    endpoint: str
+
+
+STEPS = {
+    "submit": Step(NoteForm, "_step_note.html", "Trình duyệt", "drafts.submit"),
+    "approve": Step(NoteForm, "_step_note.html", "Duyệt", "drafts.approve"),
+    "format_ok": Step(FormatForm, "_step_format.html", "Kiểm tra thể thức", "drafts.format_ok"),
+    "sign": Step(SignForm, "_step_sign.html", "Ký số", "drafts.sign"),
+    "sign_external": Step(ExternalSignForm, "_step_external.html", "Ký bằng thiết bị riêng (USB token)",
+                          "drafts.sign_external"),
+    "forward": Step(LeaderForm, "_step_leader.html", "Chuyển lãnh đạo khác", "drafts.forward"),
+    "issue": Step(IssueForm, "_step_issue.html", "Cấp số và phát hành", "drafts.issue"),
+    "send_back": Step(CommentForm, "_step_comment.html", "Trả lại", "drafts.send_back"),
+    "refuse_issue": Step(ReasonForm, "_step_reason.html", "Trả lại người ký", "drafts.refuse_issue"),
+    "version": Step(VersionForm, "_step_version.html", "Cập nhật dự thảo (phiên bản mới)", "drafts.add_version"),
+    "ask": Step(AskForm, "_step_ask.html", "Xin ý kiến", "drafts.ask"),
+    "details": Step(DetailsForm, "_step_details.html", "Sửa thông tin và nơi nhận", "drafts.edit"),
+    "recall": Step(ReasonForm, "_step_reason.html", "Thu hồi văn bản", "drafts.recall"),
+    "cancel": Step(ReasonForm, "_step_reason.html", "Hủy dự thảo", "drafts.cancel"),
+}
+
+
+# --- who may do what now (the services check again) ------------------------------------------------
+
+def can_edit(user: User, draft: Draft) -> bool:
+    return draft.status == S.DRAFT and draft.drafter_id == user.id
+
+
+def can_review(user: User, draft: Draft) -> bool:
+    return draft.status == S.UNIT_REVIEW and draft.holder_id == user.id
+
+
+def can_check_format(user: User, draft: Draft) -> bool:
+    return draft.status == S.FORMAT_CHECK and services.is_format_checker(user, draft)
+
+
+def can_sign(user: User, draft: Draft) -> bool:
+    return draft.status == S.SIGNING and draft.holder_id == user.id
+
+
+def can_issue(user: User, draft: Draft) -> bool:
+    return draft.status == S.SIGNED and services.is_clerk(user, draft)
+
+
+def can_recall(user: User, draft: Draft) -> bool:
+    return draft.status == S.ISSUED and (services.is_clerk(user, draft) or (
+        user.has_role(Role.AGENCY_LEADER) and draft.organisation_id == services.org_id(user)))
+
+
+def available_steps(user: User, draft: Draft) -> list[str]:
+    allowed = {
+        "version": can_edit, "details": can_edit, "ask": can_edit, "submit": can_edit, "cancel": can_edit,
+        "approve": can_review, "format_ok": can_check_format,
+        "send_back": lambda u, d: can_review(u, d) or can_check_format(u, d) or can_sign(u, d),
+        "forward": can_sign, "sign": can_sign, "sign_external": can_sign,
+        "refuse_issue": can_issue, "issue": can_issue, "recall": can_recall,
+    }
+    return [step for step in STEPS if allowed[step](user, draft)]
+
+
+def can_create(user: User) -> bool:
+    return user.organisation is not None and user.has_role(*DRAFTING_ROLES)
+
+
+# --- page helpers ------------------------------------------------------------------------------------
+
+def _index_url() -> str | None:
+    return url_for("drafts.index") if "drafts.index" in current_app.view_functions else None
+
+
+def _crumbs(*extra: tuple[str, str]) -> list[tuple[str, str]]:
+    crumbs = [("Trang chủ", url_for("main.dashboard"))]
+    if _index_url():
+        crumbs.append(("Dự thảo", _index_url()))
+    return [*crumbs, *extra]
+
+
+def _title(draft: Draft, out: OutgoingDocument | None) -> str:
+    if out is not None:
+        return f"Văn bản {out.code_number}/{out.code_notation}"
+    return f"Dự thảo số {draft.id}"
+
+
+def _fresh_form(step: str, draft: Draft) -> FlaskForm:
+    if step == "details":
+        form = DetailsForm(prefix=step, formdata=None, obj=draft)
+        form.offer(incoming.document_types())
+        return form
+    form = STEPS[step].form(prefix=step, formdata=None)
+    if step == "issue":
+        form.offer(services.outgoing_books(draft.organisation_id))  # type: ignore[attr-defined]
+    return form
+
+
+def _holder_text(draft: Draft) -> str:
+    if draft.holder_id:
+        holder = session.get(User, draft.holder_id)
+        return holder.full_name if holder else "—"
+    return {S.FORMAT_CHECK: "Người kiểm tra thể thức", S.SIGNED: "Văn thư cơ quan"}.get(draft.status, "—")
+
+
+def _recipient_rows_of(draft: Draft) -> list[RecipientRow]:
+    return [RecipientRow(r.organisation_id, r.name, r.method.value, r.address or "")
+            for r in services.recipients_of(draft)]
+
+
+def _page(draft: Draft, status: int = 200, *, step: str | None = None, form: FlaskForm | None = None,
+          fragment: str | None = None, **extra: object):  # type: ignore[no-untyped-def]
+    """The draft page; after a refused step, that step's form (or, for htmx, only its partial)."""
+    forms = {name: _fresh_form(name, draft) for name in available_steps(current_user, draft)}
+    if step in forms and form is not None:
+        forms[step] = form
+    invites = services.my_open_invites(current_user, draft)
+    answer_forms = {i.id: AnswerForm(prefix=f"answer{i.id}", formdata=None) for i in invites}
+    if step == "answer" and form is not None:
+        answer_forms[extra["invite_id"]] = form  # type: ignore[index]
+    rounds = services.comment_rounds(draft)
+    close_forms = {r.round.id: EmptyForm(prefix=f"close{r.round.id}", formdata=None) for r in rounds
+                   if r.round.closed_at is None and r.round.asked_by_id == current_user.id}
+    out = session.get(OutgoingDocument, draft.outgoing_id) if draft.outgoing_id else None
+    versions = services.versions(draft)
+    context = {"rows": _recipient_rows_of(draft), **extra}
+    if fragment is None and step in STEPS:
+        fragment = f"drafts/{STEPS[step].template}"
+    return render(
+        "drafts/draft.html", fragment, status, draft=draft, forms=forms, steps=STEPS, step=step,
+        holder=_holder_text(draft), drafter=session.get(User, draft.drafter_id),
+        signer=session.get(User, draft.signer_id) if draft.signer_id else None,
+        reply_to=_visible_incoming(draft.reply_to_id), versions=versions,
+        attachments={v.number: services.attachments_of(draft, v.number) for v in versions},
+        recipients=services.recipients_of(draft), rounds=rounds, invites=invites, answer_forms=answer_forms,
+        close_forms=close_forms, history=services.history(draft), action_labels=services.ACTION_LABELS,
+        outgoing=out, statuses=services.recipient_statuses(draft) if out else [],
+        urgency_label=Urgency(int(draft.urgency or 0)).label, methods=OUTSIDE_METHODS,
+        checklist=services.FORMAT_CHECKLIST, ticked=(draft.format_checklist or "").split(","),
+        breadcrumbs=_crumbs((_title(draft, out), url_for("drafts.draft", draft_id=draft.id))), **context)
+
+
+def _visible_incoming(doc_id: int | None):  # type: ignore[no-untyped-def]
+    if doc_id is None:
+        return None
+    try:
+        return incoming.get_visible(current_user, doc_id)
+    except NotFound:
+        return None
+
+
+def _uploads(files: list | None) -> list[services.Upload]:  # type: ignore[type-arg]
+    """Browsers send one empty part for an untouched file input; that is not a file."""
+    return [services.Upload(f.filename, f.stream) for f in files or [] if f and f.filename]
+
+
+def _main_upload(file) -> services.Upload:  # type: ignore[no-untyped-def]
+    return services.Upload(file.filename if file else "", file.stream if file else b"")
+
+
+def _put_errors(form: FlaskForm, errors: dict[str, str]) -> None:
+    for name, message in errors.items():
+        if name in form._fields:
+            form._fields[name].errors = [message]
+        else:
+            form.form_errors.append(message)
+
+
+def _signer_id() -> int | None:
+    return int_or_none(request.form.get("details-signer_id") or request.form.get("signer_id"))
+
+
+def _act(draft_id: int, step: str, call: Callable[[Draft, FlaskForm], object], done: str):  # type: ignore[no-untyped-def]
+    """Load, check the step is open to this person, validate, one service call, back to the page.
+    A refused call rolls back first, so an upload stored before a later rule failed is not
+    committed with the 422 answer. ``call`` returning False is a wrong password: answered 422
+    *without* rolling back, so the counted failure and its audit row stay."""
+    draft = services.get_visible(current_user, draft_id)
+    if step not in available_steps(current_user, draft):
+        raise NotAllowed(f"drafts.{step}", f"Bạn không thể “{STEPS[step].title.lower()}” với dự thảo này "
+                                           f"ở bước “{draft.status.label}”.")
+    form = STEPS[step].form(prefix=step)
+    if step == "details":
+        form.offer(incoming.document_types())  # type: ignore[attr-defined]
+    if step == "issue":
+        form.offer(services.outgoing_books(draft.organisation_id))  # type: ignore[attr-defined]
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        return _page(draft, 422, step=step, form=form, **_typed_rows(step))
+    try:
+        result = call(draft, form)
+    except (ValidationFailed, storage.StorageError) as exc:
+        session.rollback()
+        _put_errors(form, exc.errors if isinstance(exc, ValidationFailed) else {"main": str(exc)})
+        return _page(draft, 422, step=step, form=form, **_typed_rows(step))
+    except auth_services.DirectoryDown as exc:  # the password could not be checked: nothing counted
+        session.rollback()
+        _put_errors(form, {"password": str(exc)})
+        return _page(draft, 422, step=step, form=form)
+    if result is False:
+        _put_errors(form, {"password": "Mật khẩu không đúng; văn bản chưa được ký."})
+        return _page(draft, 422, step=step, form=form)
+    flash_ok(done)
+    return client_redirect(_back_to(draft))
+
+
+def _typed_rows(step: str) -> dict[str, object]:
+    """What the pickers held, with names, after a refused form: recipients and signer, or the
+    people asked for comments."""
+    if step == "ask":
+        return {"asked_people": [u for u in map(_person, map(int_or_none, request.form.getlist("people"))) if u]}
+    if step != "details":
+        return {}
+    return {"rows": _named(recipient_rows(request.form)[1]), "chosen_signer": _person(_signer_id())}
+
+
+def _named(rows: list[RecipientRow]) -> list[RecipientRow]:
+    for row in rows:
+        if row.organisation_id is not None:
+            org = session.get(Organisation, row.organisation_id)
+            row.name = org.name if org else "?"
+    return rows
+
+
+def _person(user_id: int | None) -> User | None:
+    return session.get(User, user_id) if user_id else None
+
+
+def _back_to(draft: Draft) -> str:
+    """The draft again, unless this step took it out of the person's sight."""
+    try:
+        services.get_visible(current_user, draft.id)
+    except NotFound:
+        return _index_url() or url_for("main.dashboard")
+    return url_for("drafts.draft", draft_id=draft.id)
+
+
+def _client() -> object:
+    return auth_views.client()
+
+
+# --- new draft -------------------------------------------------------------------------------------------
+
+@bp.route("/moi", methods=["GET", "POST"])
+@login_required
+def new():
+    """Soạn dự thảo; ?tra_loi=<văn bản đến> starts a reply, ?dinh_chinh= / ?thay_the=<văn bản
+    đi> a correction or replacement of an issued document."""
+    if not can_create(current_user):
+        abort(403)
+    form = NewDraftForm()
+    form.offer(incoming.document_types())
+    rows: list[RecipientRow] = []
+    if not form.is_submitted():
+        _prefill(form)
+    elif form.validate_on_submit():
+        specs, rows = recipient_rows(request.form)
+        try:
+            draft = services.create(current_user, form.draft_data(
+                _signer_id(), replaces_id=int_or_none(form.replaces_id.data),
+                corrects_id=int_or_none(form.corrects_id.data)), _main_upload(form.main.data),
+                _uploads(form.attachments.data), specs)
+        except (ValidationFailed, storage.StorageError) as exc:
+            session.rollback()
+            _put_errors(form, exc.errors if isinstance(exc, ValidationFailed) else {"main": str(exc)})
+        else:
+            flash_ok(f"Đã tạo dự thảo “{draft.subject}”.")
+            return client_redirect(url_for("drafts.draft", draft_id=draft.id))
+    return render("drafts/new.html", "drafts/_draft_new_form.html", 422 if form.is_submitted() else 200,
+                  form=form, rows=_named(rows), methods=OUTSIDE_METHODS, chosen_signer=_person(_signer_id()),
+                  reply_to=_visible_incoming(int_or_none(form.reply_to_id.data)),
+                  breadcrumbs=_crumbs(("Soạn dự thảo", request.path)))
+
+
+def _prefill(form: NewDraftForm) -> None:
+    reply_to = int_or_none(request.args.get("tra_loi"))
+    if reply_to is not None:
+        incoming.get_visible(current_user, reply_to)  # 404 for a document this person cannot see
+        form.reply_to_id.data = str(reply_to)
+    for kind in ("dinh_chinh", "thay_the"):
+        out_id = int_or_none(request.args.get(kind))
+        if out_id is None:
+            continue
+        out = session.get(OutgoingDocument, out_id)
+        if out is None:
+            abort(404)
+        data = services.start_follow_up(current_user, out, kind)
+        form.subject.data, form.document_type_id.data = data.subject, data.document_type_id
+        form.replaces_id.data = str(data.replaces_id or "")
+        form.corrects_id.data = str(data.corrects_id or "")
+
+
+# --- the page --------------------------------------------------------------------------------------------
+
+@bp.get("/<int:draft_id>")
+@login_required
+def draft(draft_id: int):
+    return _page(services.get_visible(current_user, draft_id))
+
+
+# --- drafting --------------------------------------------------------------------------------------------
+
+@bp.post("/<int:draft_id>/phien-ban")
+@login_required
+def add_version(draft_id: int):
+    return _act(draft_id, "version", lambda d, f: services.add_version(
+        current_user, d, _main_upload(f.main.data), _uploads(f.attachments.data), f.note.data),
+        "Đã lưu phiên bản mới của dự thảo.")
+
+
+@bp.post("/<int:draft_id>/sua")
+@login_required
+def edit(draft_id: int):
+    """Details and recipients in one form; both service calls share the one transaction."""
+    def call(d: Draft, f: FlaskForm) -> None:
+        services.update_details(current_user, d, f.draft_data(_signer_id()))  # type: ignore[attr-defined]
+        services.set_recipients(current_user, d, recipient_rows(request.form)[0])
+    return _act(draft_id, "details", call, "Đã lưu thông tin dự thảo.")
+
+
+@bp.post("/<int:draft_id>/xin-y-kien")
+@login_required
+def ask(draft_id: int):
+    return _act(draft_id, "ask", lambda d, f: services.ask_comments(
+        current_user, d, [int(i) for i in request.form.getlist("people") if i.isdigit()], f.question.data or "",
+        f.deadline.data), "Đã gửi xin ý kiến.")
+
+
+@bp.post("/<int:draft_id>/y-kien/<int:invite_id>")
+@login_required
+def answer(draft_id: int, invite_id: int):
+    """Cho ý kiến: the form is per invitation, so its errors show beside that question."""
+    draft = services.get_visible(current_user, draft_id)
+    invite = next((i for i in services.my_open_invites(current_user, draft) if i.id == invite_id), None)
+    if invite is None:
+        raise NotAllowed("drafts.answer", "Bạn không có lượt xin ý kiến đang mở này.")
+    form = AnswerForm(prefix=f"answer{invite_id}")
+    try:
+        services.answer(current_user, draft, invite_id, form.answer.data or "", form.text.data or "")
+    except ValidationFailed as exc:
+        session.rollback()
+        _put_errors(form, exc.errors)
+        return _page(draft, 422, step="answer", form=form, invite_id=invite_id, invite=invite,
+                     fragment="drafts/_step_answer.html")
+    flash_ok("Đã gửi ý kiến.")
+    return client_redirect(url_for("drafts.draft", draft_id=draft.id))
+
+
+@bp.post("/<int:draft_id>/luot-y-kien/<int:round_id>/ket-thuc")
+@login_required
+def close_round(draft_id: int, round_id: int):
+    draft = services.get_visible(current_user, draft_id)
+    services.close_round(current_user, draft, round_id)
+    flash_ok("Đã kết thúc lượt xin ý kiến.")
+    return client_redirect(url_for("drafts.draft", draft_id=draft.id))
+
+
+@bp.post("/<int:draft_id>/trinh")
+@login_required
+def submit(draft_id: int):
+    return _act(draft_id, "submit", lambda d, f: services.submit(current_user, d, f.note.data), "Đã trình dự thảo.")
+
+
+@bp.post("/<int:draft_id>/huy")
+@login_required
+def cancel(draft_id: int):
+    return _act(draft_id, "cancel", lambda d, f: services.cancel(current_user, d, f.reason.data or ""),
+                "Đã hủy dự thảo.")
+
+
+# --- review, format check, signing -----------------------------------------------------------------------
+
+@bp.post("/<int:draft_id>/duyet")
+@login_required
+def approve(draft_id: int):
+    return _act(draft_id, "approve", lambda d, f: services.approve(current_user, d, f.note.data),
+                "Đã duyệt dự thảo.")
+
+
+@bp.post("/<int:draft_id>/tra-lai")
+@login_required
+def send_back(draft_id: int):
+    return _act(draft_id, "send_back", lambda d, f: services.send_back(current_user, d, f.comment.data or ""),
+                "Đã trả lại dự thảo cho người soạn thảo.")
+
+
+@bp.post("/<int:draft_id>/the-thuc")
+@login_required
+def format_ok(draft_id: int):
+    return _act(draft_id, "format_ok", lambda d, f: services.format_ok(
+        current_user, d, list(f.checklist.data or []), f.note.data), "Đã xác nhận đạt thể thức; chuyển người ký.")
+
+
+@bp.post("/<int:draft_id>/chuyen-lanh-dao")
+@login_required
+def forward(draft_id: int):
+    def call(d: Draft, f: FlaskForm) -> None:
+        leader = int_or_none(request.form.get("forward-leader_id"))
+        if leader is None:
+            raise ValidationFailed({"leader_id": "Hãy tìm và chọn một lãnh đạo."})
+        services.forward_signing(current_user, d, leader, (f.note.data or "").strip() or None)  # type: ignore[attr-defined]
+    return _act(draft_id, "forward", call, "Đã chuyển lãnh đạo khác.")
+
+
+@bp.post("/<int:draft_id>/ky-so")
+@login_required
+def sign(draft_id: int):
+    return _act(draft_id, "sign", lambda d, f: services.sign_with_key(
+        current_user, d, f.password.data or "", _client()), "Đã ký số văn bản; chuyển văn thư phát hành.")
+
+
+@bp.post("/<int:draft_id>/ky-ngoai")
+@login_required
+def sign_external(draft_id: int):
+    def call(d: Draft, f: FlaskForm):  # type: ignore[no-untyped-def]
+        upload = f.signed.data  # type: ignore[attr-defined]
+        if not upload or not upload.filename:
+            raise ValidationFailed({"signed": "Hãy chọn tệp PDF đã ký."})
+        return services.accept_external(current_user, d, upload.read(), f.password.data or "",  # type: ignore[attr-defined]
+                                        _client())
+    return _act(draft_id, "sign_external", call, "Đã nhận bản ký số; chuyển văn thư phát hành.")
+
+
+@bp.get("/<int:draft_id>/ban-trinh-ky")
+@login_required
+def frozen_file(draft_id: int):
+    """The frozen PDF the signer signs with their own token software (SPEC §7.4)."""
+    draft = services.get_visible(current_user, draft_id)
+    data = services.frozen_pdf(current_user, draft)
+    return _send(draft, data, f"du-thao-{draft.id}-trinh-ky.pdf", download=True, what="frozen")
+
+
+# --- issuance and after ------------------------------------------------------------------------------------
+
+@bp.post("/<int:draft_id>/tra-nguoi-ky")
+@login_required
+def refuse_issue(draft_id: int):
+    return _act(draft_id, "refuse_issue", lambda d, f: services.refuse_issue(current_user, d, f.reason.data or ""),
+                "Đã trả lại người ký.")
+
+
+@bp.post("/<int:draft_id>/phat-hanh")
+@login_required
+def issue(draft_id: int):
+    """A second click (or a second clerk) finds the draft issued: the page again, no second number."""
+    draft = services.get_visible(current_user, draft_id)
+    if draft.status in (S.ISSUED, S.RECALLED) and services.is_clerk(current_user, draft):
+        flash_ok("Văn bản đã được phát hành.")
+        return client_redirect(url_for("drafts.draft", draft_id=draft.id))
+    return _act(draft_id, "issue", lambda d, f: services.issue(current_user, d, f.book_id.data),
+                "Đã cấp số và phát hành văn bản.")
+
+
+@bp.post("/<int:draft_id>/thu-hoi")
+@login_required
+def recall(draft_id: int):
+    return _act(draft_id, "recall", lambda d, f: services.recall(current_user, d, f.reason.data or ""),
+                "Đã thu hồi văn bản; nơi nhận được đề nghị thu hồi.")
+
+
+# --- files -----------------------------------------------------------------------------------------------
+
+def _send(draft: Draft, data: bytes, filename: str, *, download: bool, what: str, **details: object):  # type: ignore[no-untyped-def]
+    """Every view and download of a draft's file is audited (SPEC §13.5)."""
+    audit.record(current_user, "drafts.file_download" if download else "drafts.file_view", object_type="drafts",
+                 object_id=draft.id, organisation_id=draft.organisation_id, details={"file": what, **details})
+    kind = storage.KINDS.get(storage.extension_of(filename))
+    return send_file(io.BytesIO(data), mimetype=kind.content_type if kind else "application/octet-stream",
+                     as_attachment=download, download_name=filename, max_age=0)
+
+
+@bp.get("/<int:draft_id>/phien-ban/<int:number>")
+@login_required
+def version_file(draft_id: int, number: int):
+    draft = services.get_visible(current_user, draft_id)
+    version = next((v for v in services.versions(draft) if v.number == number), None)
+    if version is None:
+        abort(404)
+    return _send(draft, storage.read(version.sha256), version.filename, download=request.args.get("tai") == "1",
+                 what="version", version=number, sha256=version.sha256)
+
+
+@bp.get("/<int:draft_id>/dinh-kem/<int:attachment_id>")
+@login_required
+def attachment_file(draft_id: int, attachment_id: int):
+    draft = services.get_visible(current_user, draft_id)
+    row = session.get(DraftAttachment, attachment_id)
+    if row is None or row.draft_id != draft.id:
+        abort(404)
+    return _send(draft, storage.read(row.sha256), row.filename, download=request.args.get("tai") == "1",
+                 what="attachment", attachment=row.id, sha256=row.sha256)
+
+
+@bp.get("/<int:draft_id>/van-ban-phat-hanh")
+@login_required
+def issued_file(draft_id: int):
+    draft = services.get_visible(current_user, draft_id)
+    out = session.get(OutgoingDocument, draft.outgoing_id) if draft.outgoing_id else None
+    if out is None or not out.file_sha256:
+        abort(404)
+    name = f"{out.code_number}-{out.code_notation}.pdf".replace("/", "-")
+    return _send(draft, storage.read(out.file_sha256), name, download=request.args.get("tai") == "1",
+                 what="issued", sha256=out.file_sha256)
+
+
+# --- type-ahead: leaders, people, organisations ---------------------------------------------------------
+
+def _org_people(q: str, leaders: bool) -> list[User]:
+    """Active people of this person's organisation (leaders: who may sign), at most 15."""
+    oid = services.org_id(current_user)
+    found = []
+    for user in accounts.list_people(organisation_id=oid, q=q[:100], limit=60):
+        posts = [p for p in user.active_positions() if p.organisation_id == oid]
+        if user.status == UserStatus.ACTIVE and posts and (not leaders or any(p.role_set & LEADER_ROLES
+                                                                             for p in posts)):
+            found.append(user)
+    return found[:15]
+
+
+@bp.get("/tim-nguoi")
+@login_required
+def lookup_people():
+    """``kind=leader``: radio buttons named ``field``; ``kind=person``: buttons adding a row."""
+    kind = request.args.get("kind", "person")
+    field = request.args.get("field", "signer_id")
+    if field not in ("signer_id", "details-signer_id", "forward-leader_id"):
+        abort(400)
+    q = request.args.get("q", "")
+    return render("drafts/_draft_people_results.html", kind=kind, field=field, q=q,
+                  results=_org_people(q, leaders=kind == "leader"), oid=services.org_id(current_user))
+
+
+@bp.get("/tim-nguoi/dong")
+@login_required
+def people_row():
+    who = _person(int_or_none(request.args.get("id")))
+    if who is None or who not in _org_people(who.full_name, leaders=False):
+        abort(404)
+    if str(who.id) in request.args.getlist("people"):
+        return "", 204
+    return render("drafts/_draft_person_row.html", person=who, checked=True)
+
+
+@bp.get("/tim-co-quan")
+@login_required
+def lookup_organisations():
+    """Organisations of the system that can receive (they have a clerk), never one's own."""
+    own = services.org_id(current_user)
+    q = request.args.get("q", "")[:100]
+    found = [o for o in orgs.search(q, issuing_only=True, limit=16) if o.id != own][:15]
+    return render("drafts/_draft_org_results.html", results=found, q=q)
+
+
+@bp.get("/noi-nhan/dong")
+@login_required
+def recipient_row():
+    """One recipient row: an organisation chosen in the type-ahead, or (no id) a blank outside row."""
+    ident = int_or_none(request.args.get("id"))
+    if ident is None:
+        return render("drafts/_draft_recipient_row.html", row=RecipientRow(None, "", "buu_dien", ""),
+                      methods=OUTSIDE_METHODS)
+    org = session.get(Organisation, ident)
+    if org is None or not org.is_issuing or org.id == services.org_id(current_user):
+        abort(404)
+    if str(org.id) in request.args.getlist("r_org"):
+        return "", 204
+    return render("drafts/_draft_recipient_row.html", row=RecipientRow(org.id, org.name, "he_thong", ""),
+                  methods=OUTSIDE_METHODS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime, str_enum, utcnow
@@ -74,6 +74,9 @@ class IncomingFile(Base):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     view_count: Mapped[int] = mapped_column(Integer, default=0)
     download_count: Mapped[int] = mapped_column(Integer, default=0)
+    # signatures checked at arrival (SPEC §7.5): "Hợp lệ" / "Không hợp lệ" / "Chưa xác định", "" = unsigned
+    signature_verdict: Mapped[str | None] = mapped_column(String(20))
+    signature_report: Mapped[str | None] = mapped_column(Text)
 
 
 class Assignment(Base):

@@ -28,6 +28,7 @@ confirm_recall            not 02/15, recall asked clerk
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -45,6 +46,7 @@ from portal.documents.models import (
     DocumentType,
     IncomingDocument,
     IncomingStatus,
+    OutgoingDocument,
     RegisterBook,
     Secrecy,
     Urgency,
@@ -412,10 +414,28 @@ def receive(recipient: Organisation, data: Metadata, files: Iterable[Upload] = (
     session.add(doc)
     session.flush()
     for upload in files:
-        _attach(doc, None, upload.stream, upload.filename, upload.role)
+        row = _attach(doc, None, upload.stream, upload.filename, upload.role)
+        _check_signatures(doc, row)
     doc.sort_key = sort_key(doc)
     _event(doc, None, "arrive", status_changed=True, actor_name=sender.name if sender else "Hệ thống")
     return doc
+
+
+def _check_signatures(doc: IncomingDocument, row: IncomingFile) -> None:
+    """Each received PDF's signatures are checked at arrival and the Vietnamese report kept
+    (SPEC §7.5); the main file's verdict flags the document in lists and on its page."""
+    if not row.filename.lower().endswith(".pdf"):
+        return
+    from portal.drafts import signatures  # the signing side of the portal
+
+    try:
+        verdict, report = signatures.report_json(storage.read(row.sha256))
+    except Exception as exc:  # a file pyHanko cannot read is reported on the page, never a failed arrival
+        verdict, report = "", json.dumps({"loi": str(exc)[:300], "chu_ky": []}, ensure_ascii=False)
+    row.signature_verdict = verdict or None
+    row.signature_report = report or None
+    if row.role == FileRole.MAIN:
+        doc.signature_verdict = verdict or None
 
 
 def digitise(clerk: User, data: Metadata, scan: Upload, attachments: Iterable[Upload] = (),
@@ -952,6 +972,27 @@ def sender_statuses(user: User, limit: int = 100) -> list[IncomingDocument]:
         return []
     return list(session.execute(select(IncomingDocument).where(IncomingDocument.sender_organisation_id == org_id(user))
                                 .order_by(IncomingDocument.id.desc()).limit(limit)).scalars())
+
+
+@dataclass
+class Source:
+    """The issued document behind an internal arrival, and what it corrects or replaces."""
+
+    outgoing: OutgoingDocument
+    corrects: OutgoingDocument | None
+    replaces: OutgoingDocument | None
+    recalled: bool
+
+
+def source_of(doc: IncomingDocument) -> Source | None:
+    if doc.source_outgoing_id is None:
+        return None
+    out = session.get(OutgoingDocument, doc.source_outgoing_id)
+    if out is None:
+        return None
+    return Source(out, session.get(OutgoingDocument, out.corrects_id) if out.corrects_id else None,
+                  session.get(OutgoingDocument, out.replaces_id) if out.replaces_id else None,
+                  out.recalled_at is not None)
 
 
 def sender_events(doc: IncomingDocument) -> list[IncomingEvent]:

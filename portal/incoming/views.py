@@ -8,6 +8,7 @@ with its message (422); the service checks the holder and the step again and aud
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from portal.auth.forms import EmptyForm
 from portal.auth.models import Role, User
 from portal.db import session
 from portal.documents.models import IncomingDocument, Secrecy, Urgency
+from portal.drafts import signatures
 from portal.errors import NotAllowed, NotFound, ValidationFailed
 from portal.incoming import bp, services
 from portal.incoming.forms import (
@@ -131,13 +133,21 @@ def _page(doc: IncomingDocument, status: int = 200, *, step: str | None = None, 
     fragment = f"incoming/{STEPS[step].template if step in STEPS else '_step_remind.html'}" if step else None
     row = extra.get("row")
     context = {"rows": {}, "duplicates": [], "remind_row_id": row.id if row else None, **extra}  # type: ignore[attr-defined]
+    files = services.files_of(doc)
     return render("incoming/document.html", fragment, status, doc=doc, forms=forms, steps=STEPS, step=step,
-                  pickers=PICKER_STEPS, files=services.files_of(doc), history=services.history(doc),
+                  pickers=PICKER_STEPS, files=files, history=services.history(doc),
+                  signature_reports=[(f, _report(f.signature_report)) for f in files if f.signature_report],
+                  source=services.source_of(doc),
                   assignments=assignments, remind_forms=remind_forms, action_labels=services.ACTION_LABELS,
                   return_categories=services.RETURN_CATEGORIES, slip_url=slip,
                   urgency_label=Urgency(int(doc.urgency or 0)).label,
                   secrecy_label=Secrecy(int(doc.secrecy or 0)).label,
                   breadcrumbs=_crumbs((_title(doc), url_for("incoming.document", document_id=doc.id))), **context)
+
+
+def _report(stored: str) -> dict[str, object]:
+    data = json.loads(stored)
+    return {"error": data.get("loi"), "signatures": signatures.report_lines(stored) if data.get("chu_ky") else []}
 
 
 def _title(doc: IncomingDocument) -> str:

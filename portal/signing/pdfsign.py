@@ -81,7 +81,7 @@ def _reader(pdf: bytes) -> PdfFileReader:
 def freeze(pdf: bytes) -> Frozen:
     """Check the draft is a readable, unencrypted PDF whose pages we can find; the bytes are kept exactly as
     they are (signers sign these bytes, SPEC §7.3) and identified by their SHA-256."""
-    if not pdf.lstrip()[:5] == b"%PDF-":
+    if pdf.lstrip()[:5] != b"%PDF-":
         raise SigningError("Tệp không phải PDF.")
     reader = _reader(pdf)
     if not reader.root["/Pages"].get("/Count"):
@@ -250,22 +250,53 @@ def add_stamp_field(writer: IncrementalPdfFileWriter, field_name: str, box: Box,
     writer.update_container(field)
 
 
-def issue(pdf: bytes, seal_signer: Signer | signers.Signer, *, number_text: str, date_text: str, number_box: Box,
-          date_box: Box, seal_png: bytes | None, signer_box: Box, org_name: str,
-          seal_size: float = appearance.SEAL_SIZE, font_size: float = 13, field_prefix: str = "BanHanh") -> bytes:
-    """The clerk's step (SPEC §6.4, §7.1): số và ký hiệu, the place-and-date line and the organisation seal,
-    in ONE incremental update whose signature is the seal's, so the seal covers number and date. Number and
-    date are appearances of empty read-only signature fields; the seal's box has its right edge at
-    x1 + w/3 of the person's box and is vertically centred on it (SPEC §7.2)."""
-    writer = _writer(pdf)
+def _add_number_and_date(writer: IncrementalPdfFileWriter, *, number_text: str, date_text: str, number_box: Box,
+                         date_box: Box, font_size: float, field_prefix: str) -> None:
     for suffix, box, text, tooltip in (("So", number_box, number_text, "Số, ký hiệu"),
                                        ("Ngay", date_box, date_text, "Địa danh, ngày tháng năm")):
         w, h = box[3] - box[1], box[4] - box[2]
-        add_stamp_field(writer, f"{field_prefix}{suffix}", box,
-                        appearance.text_pdf(text, w, h, size=font_size), tooltip)
+        look = appearance.text_pdf(text, w, h, size=font_size)
+        add_stamp_field(writer, f"{field_prefix}{suffix}", box, look, tooltip)
+
+
+def _seal_into(writer: IncrementalPdfFileWriter, seal_signer: Signer | signers.Signer, *, seal_png: bytes | None,
+               signer_box: Box, org_name: str, seal_size: float, field_prefix: str) -> bytes:
     page, person_rect = _rect(signer_box)
     rect = appearance.seal_box(person_rect, seal_size)
     look = (appearance.image_pdf(seal_png, seal_size, seal_size) if seal_png
             else appearance.generated_seal_pdf(org_name, seal_size))
     return _sign_into(writer, seal_signer, field_name=f"{field_prefix}DauCoQuan", page=page, rect=rect,
                       appearance_pdf=look, name=org_name, reason="Ban hành văn bản", location=None)
+
+
+def issue(pdf: bytes, seal_signer: Signer | signers.Signer, *, number_text: str, date_text: str, number_box: Box,
+          date_box: Box, seal_png: bytes | None, signer_box: Box, org_name: str,
+          seal_size: float = appearance.SEAL_SIZE, font_size: float = 13, field_prefix: str = "BanHanh") -> bytes:
+    """The clerk's step with a seal key the server can use (SPEC §6.4, §7.1): số và ký hiệu, the
+    place-and-date line and the organisation seal, in ONE incremental update whose signature is the seal's,
+    so the seal covers number and date. Number and date are appearances of empty read-only signature fields;
+    the seal's box has its right edge at x1 + w/3 of the person's box, vertically centred on it (SPEC §7.2)."""
+    writer = _writer(pdf)
+    _add_number_and_date(writer, number_text=number_text, date_text=date_text, number_box=number_box,
+                         date_box=date_box, font_size=font_size, field_prefix=field_prefix)
+    return _seal_into(writer, seal_signer, seal_png=seal_png, signer_box=signer_box, org_name=org_name,
+                      seal_size=seal_size, field_prefix=field_prefix)
+
+
+def add_number_and_date(pdf: bytes, *, number_text: str, date_text: str, number_box: Box, date_box: Box,
+                        font_size: float = 13, field_prefix: str = "BanHanh") -> bytes:
+    """External seal path, step 1: number and date as their own (unsigned) incremental update; the result is
+    frozen and the clerk signs it with the organisation's token (``sign_seal`` or outside the portal)."""
+    writer = _writer(pdf)
+    _add_number_and_date(writer, number_text=number_text, date_text=date_text, number_box=number_box,
+                         date_box=date_box, font_size=font_size, field_prefix=field_prefix)
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def sign_seal(pdf: bytes, seal_signer: Signer | signers.Signer, *, seal_png: bytes | None, signer_box: Box,
+              org_name: str, seal_size: float = appearance.SEAL_SIZE, field_prefix: str = "BanHanh") -> bytes:
+    """The organisation seal alone (after ``add_number_and_date``)."""
+    return _seal_into(_writer(pdf), seal_signer, seal_png=seal_png, signer_box=signer_box, org_name=org_name,
+                      seal_size=seal_size, field_prefix=field_prefix)

@@ -49,6 +49,9 @@ def _server_env(tmp: Path) -> dict[str, str]:
         "PORTAL_ARGON2_MEMORY_KIB": "8192",
         "PORTAL_ARGON2_TIME_COST": "1",
         "PORTAL_ARGON2_PARALLELISM": "1",
+        "PORTAL_SIGNING_DEV_PKI": "true",
+        "PORTAL_PKI_DIR": str(tmp / "pki"),
+        "PORTAL_PKI_PASSPHRASE": secrets.token_urlsafe(16),
     })
     return env
 
@@ -83,6 +86,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, slapd: DirectoryServer
     env.update(environment_for(slapd))
     _portal_command(env, "db-upgrade")
     _portal_command(env, "seed-demo")
+    _portal_command(env, "pki", "init-demo")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp / "gunicorn.log"

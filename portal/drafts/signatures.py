@@ -1,0 +1,214 @@
+"""The portal's side of signing (SPEC §7): which key, image, trust roots and boxes apply to a
+person or an organisation. ``portal.signing`` does the cryptography (bytes in, bytes out); this
+module reads the configuration and the registered certificates and turns signing errors into
+Vietnamese validation messages.
+
+Keys: the development PKI (``SIGNING_DEV_PKI``; ``flask portal pki init-demo``) keeps encrypted
+keys under ``PKI_DIR``. A real province signs with tokens through the external path (download the
+frozen PDF, sign it with the CA's software, upload it) or, for seals, a PKCS#11 backend
+implementing ``portal.signing.pdfsign.Signer`` (docs/SIGNING.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from flask import current_app
+from sqlalchemy import select
+
+from portal import audit, storage
+from portal.auth.models import User
+from portal.db import session
+from portal.drafts.models import SignatureImage, SigningCertificate
+from portal.errors import ValidationFailed
+from portal.orgs.models import Organisation
+from portal.signing import pdfsign, pki, verification
+from portal.timeutil import format_datetime
+
+REPORT_VERSION = 1
+
+
+def _config() -> Any:
+    return current_app.config
+
+
+def dev_pki_enabled() -> bool:
+    return bool(_config().get("SIGNING_DEV_PKI"))
+
+
+def pki_dir() -> Path:
+    return Path(_config()["PKI_DIR"])
+
+
+def _passphrase() -> bytes:
+    value = _config().get("PKI_PASSPHRASE") or ""
+    if not value:
+        raise ValidationFailed({"password": "Chưa cấu hình PORTAL_PKI_PASSPHRASE cho bộ khóa thử nghiệm."})
+    return str(value).encode()
+
+
+def trust_roots() -> list[x509.Certificate]:
+    """Explicit roots only (SPEC §7.5): the configured bundle (NEAC, Ban Cơ yếu) and, when the
+    development PKI is on, its root. Never the operating system's TLS roots."""
+    roots: list[x509.Certificate] = []
+    for path in str(_config().get("SIGNING_TRUST_ROOTS") or "").split():
+        data = Path(path).read_bytes()
+        if b"-----BEGIN" in data:
+            roots += x509.load_pem_x509_certificates(data)
+        else:
+            roots.append(x509.load_der_x509_certificate(data))
+    if dev_pki_enabled():
+        root = pki.cert_path(pki_dir(), pki.ROOT_KEY)
+        if root.exists():
+            roots.append(pki.load_cert(root))
+    return roots
+
+
+def _certificate(*, user_id: int | None = None, organisation_id: int | None = None) -> SigningCertificate | None:
+    stmt = select(SigningCertificate).where(SigningCertificate.active.is_(True))
+    stmt = stmt.where(SigningCertificate.user_id == user_id) if user_id is not None else \
+        stmt.where(SigningCertificate.organisation_id == organisation_id)
+    return session.execute(stmt.order_by(SigningCertificate.id.desc())).scalars().first()
+
+
+def _image(*, user_id: int | None = None, organisation_id: int | None = None) -> bytes | None:
+    stmt = select(SignatureImage)
+    stmt = stmt.where(SignatureImage.user_id == user_id) if user_id is not None else \
+        stmt.where(SignatureImage.organisation_id == organisation_id)
+    row = session.execute(stmt).scalars().first()
+    return storage.read(row.sha256) if row else None
+
+
+def register(cert: x509.Certificate, *, user: User | None = None, organisation: Organisation | None = None,
+             key_name: str | None = None) -> SigningCertificate:
+    """Register a certificate to a person or an organisation, matched later on issuer, serial and
+    public key, never on names."""
+    ident = pki.cert_fingerprint(cert)
+    serial = format(ident.serial, "X")
+    row = session.execute(select(SigningCertificate).where(SigningCertificate.issuer == ident.issuer,
+                                                           SigningCertificate.serial == serial)).scalars().first()
+    if row is None:
+        row = SigningCertificate(issuer=ident.issuer, serial=serial)
+        session.add(row)
+    row.user_id = user.id if user else None
+    row.organisation_id = organisation.id if organisation else None
+    row.subject = cert.subject.rfc4514_string()[:500]
+    row.spki_sha256 = ident.spki_sha256
+    row.not_after = cert.not_valid_after_utc
+    row.key_name = key_name
+    row.active = True
+    session.flush()
+    return row
+
+
+def _cert_id(row: SigningCertificate) -> pki.CertId:
+    return pki.CertId(issuer=row.issuer, serial=int(row.serial, 16), spki_sha256=row.spki_sha256)
+
+
+def _key_signer(row: SigningCertificate | None, whose: str) -> pdfsign.KeyFileSigner:
+    if row is None or not row.key_name or not dev_pki_enabled():
+        raise ValidationFailed({"password": f"{whose} chưa có khóa ký trên máy chủ. Hãy tải bản PDF, ký bằng thiết bị "
+                                            "ký số (token) của mình rồi tải lên."})
+    return pdfsign.KeyFileSigner(pki_dir(), row.key_name, _passphrase())
+
+
+def sign_personal_for(user: User, frozen: bytes, at: datetime) -> bytes:
+    """The signer's PAdES signature on the frozen PDF, with their blue signature image centred in
+    the signer block (or a generated appearance with name and time)."""
+    signer = _key_signer(_certificate(user_id=user.id), "Bạn")
+    try:
+        return pdfsign.sign_personal(frozen, signer, box=pdfsign.default_signer_box(frozen),
+                                     image_png=_image(user_id=user.id), name=user.full_name,
+                                     signed_at_text=format_datetime(at))
+    except pdfsign.SigningError as exc:
+        raise ValidationFailed({"password": f"Không ký được văn bản: {exc}"}) from exc
+
+
+def date_line(place: str, day: date) -> str:
+    return f"{place}, ngày {day.day:02d} tháng {day.month:02d} năm {day.year}"
+
+
+def seal_for(org: Organisation) -> Callable[[bytes, str, date], bytes]:
+    """The clerk's step at issuance: number, date and the organisation's seal signature, added as
+    incremental updates without touching the signed page content."""
+    signer = _key_signer(_certificate(organisation_id=org.id), "Cơ quan")
+    seal_png = _image(organisation_id=org.id)
+    place = str(_config().get("PLACE_NAME") or "")
+
+    def seal(pdf: bytes, number_text: str, issued_on: date) -> bytes:
+        number_box, date_box = pdfsign.default_issue_boxes(pdf)
+        return pdfsign.issue(pdf, signer, number_text=number_text, date_text=date_line(place, issued_on),
+                             number_box=number_box, date_box=date_box, seal_png=seal_png,
+                             signer_box=pdfsign.default_signer_box(pdf), org_name=org.name)
+
+    return seal
+
+
+def check_upload_for(user: User, frozen: bytes, upload: bytes) -> dict[str, Any]:
+    """An externally signed upload: exactly the frozen bytes plus one valid signature by a
+    certificate registered to this person (SPEC §7.4), else a Vietnamese reason."""
+    rows = session.execute(select(SigningCertificate).where(SigningCertificate.user_id == user.id,
+                                                            SigningCertificate.active.is_(True))).scalars().all()
+    if not rows:
+        raise ValidationFailed({"upload": "Bạn chưa đăng ký chứng thư số với hệ thống; hãy liên hệ quản trị."})
+    last: verification.UploadRejected | None = None
+    for row in rows:
+        try:
+            report = verification.check_signed_upload(frozen, upload, _cert_id(row), trust_roots())
+        except verification.UploadRejected as exc:
+            last = exc
+            if exc.code != "not_registered":
+                break
+            continue
+        return {"signer": report.nguoi_ky, "code": "ok"}
+    assert last is not None
+    audit.record(user, "drafts.external_signature_rejected", details={"reason": last.code})
+    raise ValidationFailed({"upload": str(last)})
+
+
+def report_json(pdf: bytes) -> tuple[str, str]:
+    """(verdict, JSON) of the signatures of a received PDF (SPEC §7.5); no signature → ("", "")."""
+    report = verification.verify(pdf, trust_roots())
+    if not report.signatures:
+        return "", ""
+    return report.verdict, json.dumps({"v": REPORT_VERSION, **report.to_dict()}, ensure_ascii=False)
+
+
+def report_lines(stored: str) -> list[dict[str, Any]]:
+    """A stored report as (label, value) lines per signature, for the page."""
+    data = json.loads(stored)
+    labels = dict(verification.LABELS)
+    return [{"lines": [(labels[k], sig.get(k, "")) for k in labels], "verdict": sig.get("ket_luan", "")}
+            for sig in data.get("chu_ky", [])]
+
+
+def init_demo_pki() -> tuple[int, int]:
+    """`portal pki init-demo`: a development CA, a certificate for every leader (who signs) and a
+    seal certificate for every issuing organisation, registered to them; keys encrypted under
+    PKI_DIR. Idempotent. Refused unless SIGNING_DEV_PKI is on (never for real documents)."""
+    from portal.auth.models import Position, PositionRole, Role, UserStatus
+
+    if not dev_pki_enabled():
+        raise ValidationFailed({"pki": "Bộ khóa thử nghiệm chỉ dùng khi bật PORTAL_SIGNING_DEV_PKI; "
+                                       "không dùng cho văn bản thật."})
+    leaders = session.execute(
+        select(User).join(Position, Position.user_id == User.id).join(PositionRole)
+        .where(PositionRole.role.in_([Role.AGENCY_LEADER, Role.UNIT_HEAD]), User.status == UserStatus.ACTIVE)
+        .distinct().order_by(User.id)).scalars().all()
+    orgs = session.execute(select(Organisation).where(Organisation.is_issuing.is_(True))
+                           .order_by(Organisation.id)).scalars().all()
+    people = [pki.PersonSpec(f"u{u.id}-{pki.slug(u.username)}", u.full_name,
+                             u.organisation.name if u.organisation else "", u.email) for u in leaders]
+    seals = [pki.OrgSpec(f"o{o.id}-{pki.slug(o.short_name)}", o.name) for o in orgs]
+    demo = pki.init_demo(pki_dir(), _passphrase(), people, seals)
+    for user, spec in zip(leaders, people, strict=True):
+        register(demo.certs[spec.key_name], user=user, key_name=spec.key_name)
+    for org, spec in zip(orgs, seals, strict=True):
+        register(demo.certs[spec.key_name], organisation=org, key_name=spec.key_name)
+    audit.record(None, "signing.demo_pki", actor_name="hệ thống", details={"people": len(people), "seals": len(seals)})
+    return len(people), len(seals)
