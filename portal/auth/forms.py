@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -29,3 +30,7 @@ class PasswordChangeForm(FlaskForm):
         DataRequired(_l("Hãy nhập lại mật khẩu mới.")),
         EqualTo("new_password", message=_l("Hai lần nhập mật khẩu mới không khớp."))],
         render_kw={"autocomplete": "new-password"})
+
+
+class SignatureImageForm(FlaskForm):
+    image = FileField(_l("Ảnh chữ ký (PNG nền trong suốt, màu xanh)"), render_kw={"accept": "image/png"})

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import base64
+
 from flask import abort, current_app, flash, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.auth import bp, services
-from portal.auth.forms import EmptyForm, LoginForm, PasswordChangeForm
+from portal.auth.forms import EmptyForm, LoginForm, PasswordChangeForm, SignatureImageForm
 from portal.db import session as db_session
 from portal.errors import ValidationFailed
 from portal.web import client_redirect, flash_ok, render
@@ -132,6 +134,34 @@ def change_password():
     settings = services.policy_settings()
     return render("auth/change_password.html", status=status, form=form, state=state, settings=settings,
                   breadcrumbs=[("Trang chủ", url_for("main.dashboard")), ("Đổi mật khẩu", request.path)])
+
+
+@bp.route("/chu-ky-so", methods=["GET", "POST"])
+@login_required
+def signature():
+    """The person's signature image (blue PNG, placed in the signer block when they sign) and
+    their registered certificate."""
+    from portal.drafts import signatures
+
+    form = SignatureImageForm()
+    status = 200
+    if form.validate_on_submit():
+        upload = form.image.data
+        try:
+            warning = signatures.save_image(current_user, upload.read() if upload else b"")
+        except ValidationFailed as exc:
+            db_session.rollback()
+            form.image.errors = list(exc.errors.values())
+            status = 422
+        else:
+            flash_ok("Đã lưu ảnh chữ ký." + (f" {warning}" if warning else ""))
+            return client_redirect(url_for("auth.signature"))
+    elif form.is_submitted():
+        status = 422
+    image = signatures.image_of(current_user)
+    return render("auth/signature.html", status=status, form=form, certificate=signatures.certificate_of(current_user),
+                  image_data=base64.b64encode(image).decode() if image else None,
+                  breadcrumbs=[("Trang chủ", url_for("main.dashboard")), ("Chữ ký số", request.path)])
 
 
 @bp.before_app_request

@@ -212,3 +212,76 @@ def init_demo_pki() -> tuple[int, int]:
         register(demo.certs[spec.key_name], organisation=org, key_name=spec.key_name)
     audit.record(None, "signing.demo_pki", actor_name="hệ thống", details={"people": len(people), "seals": len(seals)})
     return len(people), len(seals)
+
+
+def _dominant_hue(png: bytes) -> str:
+    """"blue", "red" or "other": the colour of the visible (non-transparent) pixels."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    image = Image.open(BytesIO(png)).convert("RGBA")
+    image.thumbnail((120, 120))
+    red = blue = other = 0
+    raw = image.tobytes()
+    for i in range(0, len(raw), 4):
+        r, g, b, a = raw[i], raw[i + 1], raw[i + 2], raw[i + 3]
+        if a < 64:
+            continue
+        if b > r + 30 and b > g:
+            blue += 1
+        elif r > b + 30 and r > g + 30:
+            red += 1
+        else:
+            other += 1
+    total = red + blue + other
+    if total == 0:
+        return "other"
+    if blue / total > 0.5:
+        return "blue"
+    if red / total > 0.5:
+        return "red"
+    return "other"
+
+
+def save_image(actor: User, png: bytes, *, organisation: Organisation | None = None) -> str | None:
+    """A person's signature (blue) or, for the organisation, its seal (red): PNG with an alpha
+    channel (SPEC §7.2). Returns a warning when the colour is not the expected one."""
+    from io import BytesIO
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(BytesIO(png))
+        image.verify()
+        image = Image.open(BytesIO(png))
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ValidationFailed({"image": "Tệp không phải ảnh PNG hợp lệ."}) from exc
+    if image.format != "PNG":
+        raise ValidationFailed({"image": "Ảnh chữ ký, con dấu phải là tệp PNG."})
+    if "A" not in image.getbands() and "transparency" not in image.info:
+        raise ValidationFailed({"image": "Ảnh phải có nền trong suốt (PNG có kênh alpha)."})
+    if image.width > 2000 or image.height > 2000:
+        raise ValidationFailed({"image": "Ảnh tối đa 2000 × 2000 điểm ảnh."})
+    stored = storage.save(png, "chu-ky.png")
+    who = {"organisation_id": organisation.id} if organisation else {"user_id": actor.id}
+    row = session.execute(select(SignatureImage).filter_by(**who)).scalars().first()
+    if row is None:
+        row = SignatureImage(**who, sha256=stored.sha256)
+        session.add(row)
+    row.sha256 = stored.sha256
+    session.flush()
+    audit.record(actor, "signing.image_saved", object_type="signature_images", object_id=row.id,
+                 organisation_id=organisation.id if organisation else None)
+    expected = "red" if organisation else "blue"
+    if _dominant_hue(png) != expected:
+        return ("Lưu ý: ảnh con dấu nên có màu đỏ." if organisation else "Lưu ý: ảnh chữ ký nên có màu xanh.")
+    return None
+
+
+def image_of(user: User) -> bytes | None:
+    return _image(user_id=user.id)
+
+
+def certificate_of(user: User) -> SigningCertificate | None:
+    return _certificate(user_id=user.id)
