@@ -156,7 +156,7 @@ class SignForm(FlaskForm):
 
 
 class ExternalSignForm(FlaskForm):
-    signed = FileField(_l("Tệp PDF đã ký"), render_kw={"accept": ".pdf,application/pdf"})
+    upload = FileField(_l("Tệp PDF đã ký"), render_kw={"accept": ".pdf,application/pdf"})
     password = PasswordField(_l("Nhập lại mật khẩu"), render_kw={"autocomplete": "current-password"})
 
 

@@ -309,11 +309,10 @@ def new():
         abort(403)
     form = NewDraftForm()
     form.offer(incoming.document_types())
-    rows: list[RecipientRow] = []
+    specs, rows = recipient_rows(request.form)
     if not form.is_submitted():
         _prefill(form)
     elif form.validate_on_submit():
-        specs, rows = recipient_rows(request.form)
         try:
             draft = services.create(current_user, form.draft_data(
                 _signer_id(), replaces_id=int_or_none(form.replaces_id.data),
@@ -472,9 +471,9 @@ def sign(draft_id: int):
 @login_required
 def sign_external(draft_id: int):
     def call(d: Draft, f: FlaskForm):  # type: ignore[no-untyped-def]
-        upload = f.signed.data  # type: ignore[attr-defined]
+        upload = f.upload.data  # type: ignore[attr-defined]
         if not upload or not upload.filename:
-            raise ValidationFailed({"signed": "Hãy chọn tệp PDF đã ký."})
+            raise ValidationFailed({"upload": "Hãy chọn tệp PDF đã ký."})
         return services.accept_external(current_user, d, upload.read(), f.password.data or "",  # type: ignore[attr-defined]
                                         _client())
     return _act(draft_id, "sign_external", call, "Đã nhận bản ký số; chuyển văn thư phát hành.")
