@@ -685,6 +685,14 @@ def _book(draft: Draft, book_id: int | None) -> RegisterBook:
         return book
     if books:
         return books[0]
+    # Two first issuances at once must not each create a book (PostgreSQL; SQLite's BEGIN
+    # IMMEDIATE serialises them anyway): lock the organisation row and look again, as
+    # incoming.incoming_book does.
+    session.execute(select(Organisation.id).where(Organisation.id == draft.organisation_id)
+                    .with_for_update(key_share=True))
+    books = outgoing_books(draft.organisation_id)
+    if books:
+        return books[0]
     book = RegisterBook(organisation_id=draft.organisation_id, direction=Direction.OUTGOING, name="Sổ văn bản đi",
                         notation_template="{so}/{loai}-{co_quan}")
     session.add(book)
