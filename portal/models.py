@@ -23,6 +23,7 @@ from portal.drafts.models import (
 )
 from portal.incoming.models import Assignment, IncomingEvent, IncomingFile, Reminder
 from portal.orgs.models import Organisation
+from portal.registers.models import ReportJob
 from portal.storage import StoredFile
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "RegisterBook",
     "RegisterCounter",
     "Reminder",
+    "ReportJob",
     "SignatureImage",
     "SigningCertificate",
     "StoredFile",
