@@ -1,0 +1,81 @@
+"""Query-count guards (SPEC §16): a list or document page issues a fixed number of SQL statements,
+whatever the number of rows it shows. An N+1 query (a lookup per row) fails these tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from portal.incoming import services
+from portal.incoming.models import AssignmentRole
+from tests.incoming_fixtures import PDF, metadata
+
+LIST_LIMIT = 10
+PAGE_LIMIT = 16
+
+
+@contextmanager
+def counting(app) -> Iterator[list[str]]:
+    statements: list[str] = []
+    engine = app.extensions["engine"]
+
+    def _count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", _count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", _count)
+
+
+def _get(app, client, url: str) -> int:
+    client.get(url)  # warm caches of this person (session row, positions)
+    with counting(app) as statements:
+        resp = client.get(url)
+    assert resp.status_code == 200, url
+    return len(statements)
+
+
+def _arrive(org, n: int) -> None:
+    for i in range(n):
+        services.receive(org, metadata(subject=f"Công văn số {i} về việc rà soát"),
+                         [services.Upload("vb.pdf", PDF, services.FileRole.MAIN)])
+
+
+@pytest.mark.parametrize("url", ["/van-ban-den/?ds=tat-ca", "/van-ban-den/?ds=cho-tiep-nhan",
+                                 "/van-ban-den/?ds=tat-ca&q=ra+soat", "/"])
+def test_incoming_lists_do_not_grow_with_rows(db, app, client, login, office, url):
+    org, _unit, p = office
+    login(p["clerk"])
+    _arrive(org, 2)
+    few = _get(app, client, url)
+    _arrive(org, 40)
+    many = _get(app, client, url)
+    assert many == few, f"{url}: {few} statements for 2 rows, {many} for 42"
+    assert many <= LIST_LIMIT
+
+
+def test_document_page_does_not_grow_with_history_or_assignments(db, app, client, login, office):
+    _org, unit, p = office
+    doc = services.digitise(p["clerk"], metadata(), services.Upload("scan.pdf", PDF))
+    services.present(p["clerk"], doc, p["leader"].id)
+    services.direct(p["leader"], doc, "Giao phòng chủ trì.",
+                    [services.AssigneeSpec(AssignmentRole.LEAD, unit_id=unit.id)])
+    login(p["clerk"])
+    url = f"/van-ban-den/{doc.id}"
+    few = _get(app, client, url)
+    # more history, more files, more assignees
+    services.direct_within_unit(p["head"], doc, "Đồng chí xử lý.",
+                                [services.AssigneeSpec(AssignmentRole.LEAD, user_id=p["officer"].id),
+                                 services.AssigneeSpec(AssignmentRole.COOPERATE, user_id=p["other"].id)])
+    for i in range(12):
+        services.record_progress(p["officer"], doc, f"Tiến độ lần {i}",
+                                 [services.Upload(f"ket-qua-{i}.pdf", PDF + str(i).encode())])
+    many = _get(app, client, url)
+    assert many <= PAGE_LIMIT
+    assert many == few, f"{few} statements before, {many} after 12 more notes, files and 2 assignees"
