@@ -64,7 +64,8 @@ class DetailsForm(FlaskForm):
 
 
 class NewDraftForm(DetailsForm):
-    main = FileField(_l("Tệp dự thảo"))
+    # not id="main": that is the page's <main>, and a label for it would name the wrong element
+    main = FileField(_l("Tệp dự thảo"), id="main-file")
     attachments = MultipleFileField(_l("Tệp đính kèm"))
     replaces_id = StringField(widget=HiddenInput())
     corrects_id = StringField(widget=HiddenInput())

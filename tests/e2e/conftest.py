@@ -49,6 +49,7 @@ def _server_env(tmp: Path) -> dict[str, str]:
         "PORTAL_ARGON2_MEMORY_KIB": "8192",
         "PORTAL_ARGON2_TIME_COST": "1",
         "PORTAL_ARGON2_PARALLELISM": "1",
+        "PORTAL_RATELIMIT_LOGIN": "1000 per minute",  # every browser signs in from 127.0.0.1
         "PORTAL_SIGNING_DEV_PKI": "true",
         "PORTAL_PKI_DIR": str(tmp / "pki"),
         "PORTAL_PKI_PASSPHRASE": secrets.token_urlsafe(16),
