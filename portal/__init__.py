@@ -103,12 +103,16 @@ def _register_blueprints(app: Flask) -> None:
     from portal.drafts import bp as drafts_bp
     from portal.incoming import bp as incoming_bp
     from portal.main import bp as main_bp
+    from portal.reports import bp as reports_bp
+    from portal.schedules import bp as schedules_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(incoming_bp)
     app.register_blueprint(drafts_bp)
+    app.register_blueprint(schedules_bp)
+    app.register_blueprint(reports_bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -424,6 +424,7 @@ def seed() -> str:
     books = _seed_books(nodes, created)
     outgoing = _seed_outgoing(nodes, types, books, created)
     _seed_incoming(nodes, books, outgoing, created)
+    _seed_schedule(nodes, created)
     if created:
         audit.record(None, "demo.seed", object_type="demo", actor_name="seed-demo", details=dict(created))
     return _report(created)
@@ -435,7 +436,7 @@ def _report(created: Counter[str]) -> str:
     parts = [f"{created[key]} {label}" for key, label in (
         ("organisations", "cơ quan"), ("units", "phòng, ban"), ("people", "tài khoản"),
         ("document_types", "loại văn bản"), ("books", "sổ văn bản"), ("outgoing", "văn bản đi"),
-        ("incoming", "văn bản đến")) if created[key]]
+        ("incoming", "văn bản đến"), ("schedule_entries", "mục lịch công tác")) if created[key]]
     return "Đã tạo dữ liệu mẫu tỉnh Hà Nam: " + "; ".join(parts) + "."
 
 
@@ -672,3 +673,32 @@ def _from_outside(spec: DemoIncoming, slot: int, nodes: dict[str, _Node]) -> Inc
         document_id=(f"{sender.legacy_organ_id},{issued_date:%Y/%m/%d},{spec.code}"
                      if spec.channel == Channel.AXIS else None),
     )
+
+
+DEMO_SCHEDULE = [  # (weekday, start, end, content, location)
+    (0, time(8), time(9, 30), "Giao ban lãnh đạo Văn phòng đầu tuần", "Phòng họp tầng 2"),
+    (2, time(14), None, "Làm việc với Sở Nội vụ về chuyển đổi số trong công tác văn thư", "Sở Nội vụ"),
+    (4, None, None, "Tiếp công dân định kỳ", "Trụ sở tiếp công dân tỉnh"),
+]
+
+
+def _seed_schedule(nodes: dict[str, _Node], created: Counter[str]) -> None:
+    """The Văn phòng's published schedule for the current week, once (a week already there is kept)."""
+    from portal.schedules import services as schedules
+
+    office = nodes["H35.01"].org
+    cal = schedules.calendar_for(office)
+    monday = schedules.monday_of(local_today())
+    if schedules.find_week(cal, monday) is not None:
+        return
+    editor, leader = (session.execute(select(User).where(User.username == name)).scalar_one()
+                      for name in ("laplich.vp", "lanhdao.vp"))
+    editor.current_position, leader.current_position = editor.positions[0], leader.positions[0]
+    for weekday, start, end, content, location in DEMO_SCHEDULE:
+        schedules.add_entry(editor, cal, monday, schedules.EntryData(
+            day=monday + timedelta(days=weekday), start=start, end=end, all_day=start is None, content=content,
+            presiding_ids=[leader.id], location=location))
+    week = schedules.submit(editor, cal, monday)
+    schedules.approve(leader, week)
+    schedules.publish(leader, week)
+    created["schedule_entries"] += len(DEMO_SCHEDULE)

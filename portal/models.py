@@ -24,6 +24,7 @@ from portal.drafts.models import (
 from portal.incoming.models import Assignment, IncomingEvent, IncomingFile, Reminder
 from portal.orgs.models import Organisation
 from portal.registers.models import ReportJob
+from portal.schedules.models import Calendar, Entry, FeedToken, Week
 from portal.storage import StoredFile
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "AuthFailure",
     "AuthSession",
     "Base",
+    "Calendar",
     "CommentInvite",
     "CommentRound",
     "DocumentType",
@@ -40,6 +42,8 @@ __all__ = [
     "DraftAttachment",
     "DraftEvent",
     "DraftVersion",
+    "Entry",
+    "FeedToken",
     "IncomingDocument",
     "IncomingEvent",
     "IncomingFile",
@@ -57,4 +61,5 @@ __all__ = [
     "SigningCertificate",
     "StoredFile",
     "User",
+    "Week",
 ]

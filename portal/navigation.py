@@ -68,10 +68,13 @@ ITEMS = [
     NavItem("Trang chủ", "main.dashboard"),
     NavItem("Văn bản đến", "incoming.index", DOCUMENT_ROLES, badge=_incoming_waiting),
     NavItem("Dự thảo, văn bản đi", "drafts.index", DOCUMENT_ROLES, badge=_drafts_waiting),
+    NavItem("Báo cáo", "reports.index", frozenset({Role.AGENCY_LEADER, Role.CLERK, Role.UNIT_HEAD, Role.OVERVIEW})),
+    NavItem("Lịch công tác", "schedules.index"),
     NavItem("Quản trị", "admin.organisations", frozenset({Role.SYSTEM_ADMIN, Role.ORG_ADMIN})),
 ]
 
-ORGANISATION_ONLY = frozenset({"incoming.index", "drafts.index"})  # their lists need a current organisation
+# their lists need a current organisation
+ORGANISATION_ONLY = frozenset({"incoming.index", "drafts.index", "schedules.index"})
 
 
 def has_organisation() -> bool:

@@ -1,0 +1,269 @@
+"""The week page, inline entry editing, the workflow buttons, the PDF and the feeds (SPEC §9).
+
+Each handler: load what the person may see (404) → the form → **one** service call (which checks
+the person and the week state again, 403) → the row for htmx or a 303 back to the week. Every
+fragment URL also answers a plain GET with a whole page, so the page works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from io import BytesIO
+
+from flask import Response, abort, flash, request, send_file, url_for
+from flask_login import current_user, login_required
+
+from portal import audit
+from portal.auth.forms import EmptyForm
+from portal.errors import ValidationFailed
+from portal.schedules import bp, ical, pdf, services
+from portal.schedules.forms import EntryForm, FeedForm, ReturnForm
+from portal.schedules.models import Calendar, Entry, FeedKind
+from portal.timeutil import local_today
+from portal.web import client_redirect, flash_ok, render, wants_fragment
+
+
+def _monday(text: str) -> date:
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        abort(404)
+    if day.weekday() != 0:
+        abort(404)
+    return day
+
+
+def week_url(cal: Calendar, monday: date, **anchor: str) -> str:
+    return url_for("schedules.index", lich=cal.id, tuan=monday.isoformat(), **anchor)
+
+
+def _form(cal: Calendar, monday: date, entry: Entry | None = None, *, day: date | None = None) -> EntryForm:
+    """A fresh form (``formdata=None``) for GETs; the typed one on POSTs."""
+    form = EntryForm(formdata=None) if request.method == "GET" else EntryForm()
+    form.offer(monday, services.leaders_of(cal.organisation_id), services.people_of(cal.organisation_id),
+               services.units_of(cal.organisation_id))
+    if request.method == "GET":
+        if entry is not None:
+            form.fill(entry)
+        else:
+            form.day.data = (day or monday).isoformat()
+    return form
+
+
+def _week_page(cal: Calendar, monday: date, status: int = 200, fragment: str | None = None, **extra: object):  # type: ignore[no-untyped-def]
+    week = services.find_week(cal, monday)
+    visible = services.can_see_week(current_user, cal, week)
+    actions = services.available_actions(current_user, cal, week)
+    this_week = services.monday_of(local_today())
+    return render(
+        "schedules/week.html", fragment, status, cal=cal, monday=monday, week=week, visible=visible,
+        days=services.layout(monday, week.entries if week is not None and visible else []),
+        actions=actions, today=local_today(), calendars=services.calendars_for(current_user), this_week=this_week,
+        prev_week=monday - timedelta(days=7), next_week=monday + timedelta(days=7),
+        title_range=services.week_title(monday), return_form=ReturnForm(formdata=None),
+        is_approver=services.is_approver(current_user, cal), is_editor=services.is_editor(current_user, cal),
+        breadcrumbs=[("Trang chủ", url_for("main.dashboard")), ("Lịch công tác", url_for("schedules.index"))],
+        **extra)
+
+
+def _row(entry: Entry, status: int = 200):  # type: ignore[no-untyped-def]
+    week = entry.week
+    return _week_page(week.calendar, week.monday, status, "schedules/_entry_row.html",
+                      row=services.row_of(entry), can_edit="edit" in services.available_actions(
+                          current_user, week.calendar, week))
+
+
+def _saved(entry: Entry, conflicts: list[services.Conflict], message: str):  # type: ignore[no-untyped-def]
+    if conflicts:
+        flash("Đã lưu, nhưng trùng lịch: " + "; ".join(c.text for c in conflicts), "warning")
+    else:
+        flash_ok(message)
+    if wants_fragment():
+        return _row(entry)
+    return client_redirect(week_url(entry.week.calendar, entry.week.monday, _anchor=f"entry-{entry.id}"))
+
+
+# --- the week --------------------------------------------------------------------------------------
+
+@bp.get("/")
+@login_required
+def index():  # type: ignore[no-untyped-def]
+    """?lich=<calendar>&tuan=2026-03-02 (any day) or 2026-W10; the person's organisation and this week by default."""
+    calendar_id = request.args.get("lich", type=int)
+    cal = services.get_calendar(current_user, calendar_id) if calendar_id else services.calendars_for(current_user)[0]
+    return _week_page(cal, services.parse_week(request.args.get("tuan")))
+
+
+@bp.get("/lich/<int:calendar_id>/<monday>/lich-cong-tac.pdf")
+@login_required
+def week_pdf(calendar_id: int, monday: str):  # type: ignore[no-untyped-def]
+    cal, day = services.get_calendar(current_user, calendar_id), _monday(monday)
+    week = services.find_week(cal, day)
+    if not services.can_see_week(current_user, cal, week):
+        abort(404)
+    data = pdf.week_pdf_data(cal, day, week, local_today())
+    audit.record(current_user, "schedules.pdf_printed", week, organisation_id=cal.organisation_id)
+    response = send_file(BytesIO(pdf.build_week_pdf(data)), mimetype="application/pdf", as_attachment=True,
+                         download_name=f"lich-cong-tac-{day.isoformat()}.pdf")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- entries ---------------------------------------------------------------------------------------
+
+@bp.route("/lich/<int:calendar_id>/<monday>/them", methods=["GET", "POST"])
+@login_required
+def add_entry(calendar_id: int, monday: str):  # type: ignore[no-untyped-def]
+    """htmx appends the empty form as a row under the day and swaps the saved row in its place."""
+    cal, day = services.get_calendar(current_user, calendar_id), _monday(monday)
+    if "edit" not in services.available_actions(current_user, cal, services.find_week(cal, day)):
+        abort(403)
+    try:
+        chosen = date.fromisoformat(request.args.get("ngay", ""))
+    except ValueError:
+        chosen = day
+    form = _form(cal, day, day=chosen)
+    if form.is_submitted():
+        try:
+            if form.validate():
+                entry, conflicts = services.add_entry(current_user, cal, day, form.entry_data())
+                return _saved(entry, conflicts, "Đã thêm mục lịch.")
+            services.check_entry(cal, day, form.entry_data())  # the other fields' messages too
+        except ValidationFailed as exc:
+            form.show(exc)
+    return _week_page(cal, day, 422 if form.is_submitted() else 200, "schedules/_entry_form_row.html",
+                      form=form, entry=None, editing=True)
+
+
+@bp.get("/muc/<int:entry_id>")
+@login_required
+def entry(entry_id: int):  # type: ignore[no-untyped-def]
+    """The row (htmx: "Thôi" in the edit form); a browser gets the whole week."""
+    return _row(services.get_entry(current_user, entry_id))
+
+
+@bp.route("/muc/<int:entry_id>/sua", methods=["GET", "POST"])
+@login_required
+def edit_entry(entry_id: int):  # type: ignore[no-untyped-def]
+    item = services.get_entry(current_user, entry_id)
+    week = item.week
+    if "edit" not in services.available_actions(current_user, week.calendar, week) or item.cancelled:
+        abort(403)
+    form = _form(week.calendar, week.monday, item)
+    if form.is_submitted():
+        try:
+            if form.validate():
+                item, conflicts = services.update_entry(current_user, item, form.entry_data())
+                return _saved(item, conflicts, "Đã lưu mục lịch.")
+            services.check_entry(week.calendar, week.monday, form.entry_data())
+        except ValidationFailed as exc:
+            form.show(exc)
+    return _week_page(week.calendar, week.monday, 422 if form.is_submitted() else 200,
+                      "schedules/_entry_form_row.html", form=form, entry=item, editing=True)
+
+
+@bp.post("/muc/<int:entry_id>/huy")
+@login_required
+def cancel_entry(entry_id: int):  # type: ignore[no-untyped-def]
+    """Before publication the row goes away; after it, the row comes back marked "Hủy"."""
+    item = services.get_entry(current_user, entry_id)
+    cal, monday, published = item.week.calendar, item.week.monday, item.week.is_published
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    services.cancel_entry(current_user, item)
+    flash_ok("Đã hủy mục lịch." if published else "Đã xóa mục lịch.")
+    if wants_fragment():
+        return _row(item) if published else render("schedules/week.html", "schedules/_nothing.html")
+    return client_redirect(week_url(cal, monday))
+
+
+# --- workflow --------------------------------------------------------------------------------------
+
+def _week_action(calendar_id: int, monday: str, action: str, message: str) -> Response:
+    cal, day = services.get_calendar(current_user, calendar_id), _monday(monday)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if action == "submit":
+        services.submit(current_user, cal, day)
+    else:
+        week = services.find_week(cal, day)
+        if week is None or not services.can_see_week(current_user, cal, week):
+            abort(404)
+        getattr(services, action)(current_user, week)
+    flash_ok(message)
+    return client_redirect(week_url(cal, day))
+
+
+@bp.post("/lich/<int:calendar_id>/<monday>/gui-duyet")
+@login_required
+def submit(calendar_id: int, monday: str) -> Response:
+    return _week_action(calendar_id, monday, "submit", "Đã gửi lịch tuần để lãnh đạo duyệt.")
+
+
+@bp.post("/lich/<int:calendar_id>/<monday>/duyet")
+@login_required
+def approve(calendar_id: int, monday: str) -> Response:
+    return _week_action(calendar_id, monday, "approve", "Đã duyệt lịch tuần.")
+
+
+@bp.post("/lich/<int:calendar_id>/<monday>/cong-bo")
+@login_required
+def publish(calendar_id: int, monday: str) -> Response:
+    return _week_action(calendar_id, monday, "publish", "Đã công bố lịch tuần.")
+
+
+@bp.post("/lich/<int:calendar_id>/<monday>/tra-lai")
+@login_required
+def return_week(calendar_id: int, monday: str):  # type: ignore[no-untyped-def]
+    cal, day = services.get_calendar(current_user, calendar_id), _monday(monday)
+    week = services.find_week(cal, day)
+    if week is None or not services.can_see_week(current_user, cal, week):
+        abort(404)
+    form = ReturnForm()
+    if form.validate_on_submit():
+        try:
+            services.return_week(current_user, week, form.comment.data or "")
+            flash_ok("Đã trả lại lịch tuần cho người lập lịch.")
+            return client_redirect(week_url(cal, day))
+        except ValidationFailed as exc:
+            form.comment.errors = [exc.errors["comment"]]
+    return _week_page(cal, day, 422, "schedules/_return_form.html", return_form=form)
+
+
+# --- iCalendar feeds -------------------------------------------------------------------------------
+
+@bp.route("/dong-bo", methods=["GET", "POST"])
+@login_required
+def feeds():  # type: ignore[no-untyped-def]
+    """The person's private addresses; a new one is shown once, right here (never flashed: the
+    session cookie is signed, not encrypted)."""
+    form = FeedForm()
+    created = None
+    if form.validate_on_submit():
+        _token, secret = services.create_feed(current_user, FeedKind(form.kind.data))
+        created = url_for("schedules.ical_feed", token=secret, _external=True)
+    return render("schedules/feeds.html", "schedules/_feeds.html", form=FeedForm(formdata=None),
+                  feeds=services.feeds_of(current_user), created=created,
+                  breadcrumbs=[("Trang chủ", url_for("main.dashboard")), ("Lịch công tác", url_for("schedules.index")),
+                               ("Đồng bộ lịch", url_for("schedules.feeds"))])
+
+
+@bp.post("/dong-bo/<int:token_id>/thu-hoi")
+@login_required
+def revoke_feed(token_id: int) -> Response:
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    services.revoke_feed(current_user, token_id)
+    flash_ok("Đã thu hồi địa chỉ đồng bộ; lịch trên điện thoại sẽ không cập nhật nữa.")
+    return client_redirect(url_for("schedules.feeds"))
+
+
+@bp.get("/ical/<token>.ics")
+def ical_feed(token: str) -> Response:
+    """No sign-in: the secret in the address is the permission."""
+    feed, entries = services.feed(token)
+    name = f"{feed.kind.label} · {feed.organisation.short_name}"
+    response = Response(ical.build_feed(name, entries), mimetype="text/calendar")
+    response.headers["Content-Disposition"] = 'inline; filename="lich-cong-tac.ics"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
