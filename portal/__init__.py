@@ -103,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.drafts import bp as drafts_bp
     from portal.incoming import bp as incoming_bp
     from portal.main import bp as main_bp
+    from portal.registers import bp as registers_bp
     from portal.reports import bp as reports_bp
     from portal.schedules import bp as schedules_bp
 
@@ -111,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(incoming_bp)
     app.register_blueprint(drafts_bp)
+    app.register_blueprint(registers_bp)
     app.register_blueprint(schedules_bp)
     app.register_blueprint(reports_bp)
 

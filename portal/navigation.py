@@ -70,11 +70,12 @@ ITEMS = [
     NavItem("Dự thảo, văn bản đi", "drafts.index", DOCUMENT_ROLES, badge=_drafts_waiting),
     NavItem("Báo cáo", "reports.index", frozenset({Role.AGENCY_LEADER, Role.CLERK, Role.UNIT_HEAD, Role.OVERVIEW})),
     NavItem("Lịch công tác", "schedules.index"),
+    NavItem("Sổ văn bản", "registers.index", frozenset({Role.CLERK, Role.AGENCY_LEADER})),
     NavItem("Quản trị", "admin.organisations", frozenset({Role.SYSTEM_ADMIN, Role.ORG_ADMIN})),
 ]
 
 # their lists need a current organisation
-ORGANISATION_ONLY = frozenset({"incoming.index", "drafts.index", "schedules.index"})
+ORGANISATION_ONLY = frozenset({"incoming.index", "drafts.index", "schedules.index", "registers.index"})
 
 
 def has_organisation() -> bool:
