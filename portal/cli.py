@@ -99,3 +99,25 @@ def pki_init_demo() -> None:
     session.commit()
     click.echo(f"Đã có chứng thư thử nghiệm cho {people} người ký và {seals} cơ quan "
                f"(khóa trong {current_app.config['PKI_DIR']}).")
+
+
+@cli.command("bench-seed", help="Tạo dữ liệu lớn để đo hiệu năng (COPY trên PostgreSQL); in thời gian nạp.")
+@click.option("--documents", type=click.IntRange(1), default=10_000, show_default=True,
+              help="Số văn bản (20 % văn bản đi kèm dự thảo, còn lại văn bản đến).")
+@click.option("--organisations", type=click.IntRange(1), default=200, show_default=True, help="Số cơ quan.")
+@click.option("--force", is_flag=True, help="Thêm vào cả khi cơ sở dữ liệu đã có văn bản.")
+def bench_seed(documents: int, organisations: int, force: bool) -> None:
+    from portal import benchseed
+
+    if benchseed.has_documents() and not force:
+        raise click.ClickException("Cơ sở dữ liệu đã có văn bản; dùng --force để vẫn thêm dữ liệu đo hiệu năng.")
+    session.remove()
+    report = benchseed.fill(documents, organisations, say=click.echo)
+    def n(value: float) -> str:
+        return f"{value:,.0f}".replace(",", ".")
+
+    click.echo(f"Xong: {n(report.documents)} văn bản, {n(report.total_rows)} dòng trong {report.seconds:.1f} s "
+               f"({n(report.documents / report.seconds)} văn bản/giây, {n(report.total_rows / report.seconds)} "
+               "dòng/giây); " + ", ".join(f"{k} {v}" for k, v in report.timings.items()))
+    click.echo(f"Đăng nhập: {report.clerk} (văn thư của cơ quan lớn nhất) hoặc bất kỳ tài khoản đã tạo, "
+               f"mật khẩu chung “{benchseed.PASSWORD}”.")
