@@ -118,12 +118,14 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from portal import navigation as nav
     from portal import timeutil
     from portal.auth.forms import EmptyForm
     from portal.documents.models import Urgency
     from portal.documents.numbering import display as number_display
     from portal.navigation import navigation
 
+    nav.init_app(app)
     app.jinja_env.filters["date_vn"] = timeutil.format_date
     app.jinja_env.filters["datetime_vn"] = timeutil.format_datetime
     app.jinja_env.filters["number"] = number_display

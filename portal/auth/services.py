@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal import audit
 from portal.auth import directory, passwords, policy
@@ -28,7 +28,6 @@ from portal.auth.models import (
     AuthSession,
     PasswordHistory,
     Position,
-    PositionRole,
     User,
     UserSource,
     UserStatus,
@@ -297,7 +296,8 @@ def load(token: str, *, idle: timedelta | None = None, absolute: timedelta | Non
         return None
     user = session.execute(
         select(User).where(User.id == row.user_id)
-        .options(selectinload(User.positions).selectinload(Position.roles).selectinload(PositionRole.position))
+        .options(selectinload(User.positions).options(selectinload(Position.roles), joinedload(Position.organisation),
+                                                      joinedload(Position.unit)))
     ).scalar_one()
     if user.status != UserStatus.ACTIVE:
         return None

@@ -89,7 +89,9 @@ def index():
                             .order_by(DocumentType.name)).scalars().all()
     return render("incoming/index.html", "incoming/_rows.html", status=status, queue=queue, queues=available,
                   filters=filters, rows=page, counts=counts, types=types, statuses=STATUS_CHOICES,
-                  list_url=_url, args=request.args, today=local_today(), fmt_count=queries.format_count,
+                  list_url=_url, args=request.args, today=local_today(),
+                  fmt_count=queries.format_count,
+                  doc_base=url_for("incoming.document", document_id=1)[:-1],  # + id: no url_for per row
                   can_digitise=current_user.has_role(Role.CLERK),
                   can_see_sent=current_user.has_role(Role.CLERK, Role.AGENCY_LEADER),
                   breadcrumbs=[("Trang chủ", url_for("main.dashboard")), ("Văn bản đến", url_for("incoming.index"))])
