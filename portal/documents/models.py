@@ -174,6 +174,7 @@ class IncomingDocument(_DocumentFields, Base):
         Index("ix_incoming_documents_sender", "sender_organisation_id"),
         Index("ix_incoming_documents_code_key", "organisation_id", "code_key"),
         Index("ix_incoming_documents_presented_to", "presented_to_id"),
+        Index("ix_incoming_documents_registered_by", "registered_by_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
