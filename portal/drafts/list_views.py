@@ -8,12 +8,11 @@ from datetime import date
 
 from flask import abort, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
-from portal.db import session
-from portal.documents.models import DocumentType, OutgoingStatus
+from portal.documents.models import OutgoingStatus
 from portal.drafts import bp, queries
 from portal.drafts.views import can_create
+from portal.incoming import services as incoming_services
 from portal.navigation import draft_counts
 from portal.timeutil import parse_date
 from portal.web import render
@@ -70,8 +69,7 @@ def index():
     filters = _filters()
     cursor = request.args.get("sau", "")[:40] or None
     page = queries.page(current_user, queue, queries.Filters() if filters.errors else filters, cursor)
-    types = session.execute(select(DocumentType).where(DocumentType.active.is_(True))
-                            .order_by(DocumentType.name)).scalars().all()
+    types = incoming_services.document_types()
     return render("drafts/index.html", "drafts/_rows.html", status=422 if filters.errors else 200, queue=queue,
                   queues=available, filters=filters, rows=page, counts=draft_counts(), types=types,
                   list_url=_url, args=request.args, fmt_count=queries.format_count,

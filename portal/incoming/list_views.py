@@ -7,12 +7,11 @@ from datetime import date
 
 from flask import abort, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from portal.auth.models import Role
-from portal.db import session
-from portal.documents.models import DocumentType, IncomingStatus
+from portal.documents.models import IncomingStatus
 from portal.incoming import bp, queries
+from portal.incoming import services as incoming_services
 from portal.navigation import incoming_counts
 from portal.timeutil import local_today, parse_date
 from portal.web import render
@@ -85,8 +84,7 @@ def index():
     cursor = request.args.get("sau", "")[:40] or None
     page = queries.page(current_user, queue, queries.Filters() if filters.errors else filters, cursor)
     counts = incoming_counts()
-    types = session.execute(select(DocumentType).where(DocumentType.active.is_(True))
-                            .order_by(DocumentType.name)).scalars().all()
+    types = incoming_services.document_types()
     return render("incoming/index.html", "incoming/_rows.html", status=status, queue=queue, queues=available,
                   filters=filters, rows=page, counts=counts, types=types, statuses=STATUS_CHOICES,
                   list_url=_url, args=request.args, today=local_today(),
