@@ -9,6 +9,8 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event
 
+from portal.drafts import services as drafts_services
+from portal.drafts.models import DraftStatus
 from portal.incoming import services
 from portal.incoming.models import AssignmentRole
 from tests.incoming_fixtures import PDF, metadata
@@ -81,3 +83,47 @@ def test_document_page_does_not_grow_with_history_or_assignments(db, app, client
     many = _get(app, client, url)
     assert many <= PAGE_LIMIT
     assert many == few, f"{few} statements before, {many} after 12 more notes, files and 2 assignees"
+
+
+# --- drafts and outgoing documents ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("slug", ["cua-toi", "tat-ca", "da-phat-hanh"])
+def test_draft_lists_do_not_grow_with_rows(db, app, client, login, office, factory, slug):
+    from tests.test_drafts_lists import make, shop, walk
+
+    shop_ = shop.__wrapped__(db, factory, office)  # the drafts lists' fixture, called directly
+    _org, p, _type = shop_
+    person = p["officer"] if slug != "da-phat-hanh" else p["clerk"]
+    login(person)
+    url = f"/du-thao/?ds={slug}"
+
+    def add(n: int) -> None:
+        for i in range(n):
+            draft = make(shop_, subject=f"Tờ trình số {i} về công tác văn thư")
+            if slug == "da-phat-hanh":
+                walk(shop_, draft, DraftStatus.ISSUED)
+
+    add(2)
+    few = _get(app, client, url)
+    add(12)
+    many = _get(app, client, url)
+    assert many == few, f"{url}: {few} statements for 2 rows, {many} for 14"
+    assert many <= LIST_LIMIT
+
+
+def test_draft_page_does_not_grow_with_versions_and_history(db, app, client, login, office, factory):
+    from tests.test_drafts_lists import make, shop
+
+    shop_ = shop.__wrapped__(db, factory, office)
+    _org, p, _type = shop_
+    draft = make(shop_)
+    login(p["officer"])
+    url = f"/du-thao/{draft.id}"
+    few = _get(app, client, url)
+    for i in range(8):
+        drafts_services.add_version(p["officer"], draft, drafts_services.Upload(f"v{i}.pdf", PDF + str(i).encode()),
+                                    note=f"Sửa lần {i}")
+    drafts_services.ask_comments(p["officer"], draft, [p["head"].id, p["other"].id], "Xin ý kiến dự thảo.", None)
+    many = _get(app, client, url)
+    assert many <= PAGE_LIMIT + 10
+    assert many - few <= 2, f"{few} statements before, {many} after 8 versions and a comment round"

@@ -394,6 +394,15 @@ def attachments_of(draft: Draft, version_number: int | None = None) -> list[Draf
                                 .order_by(DraftAttachment.id)).scalars())
 
 
+def attachments_by_version(draft: Draft) -> dict[int, list[DraftAttachment]]:
+    """Every version's attachments in one query (the draft page lists them per version)."""
+    result: dict[int, list[DraftAttachment]] = {}
+    for row in session.execute(select(DraftAttachment).where(DraftAttachment.draft_id == draft.id)
+                               .order_by(DraftAttachment.version_number, DraftAttachment.id)).scalars():
+        result.setdefault(row.version_number, []).append(row)
+    return result
+
+
 def recipients_of(draft: Draft) -> list[Recipient]:
     return list(session.execute(select(Recipient).where(Recipient.draft_id == draft.id)
                                 .order_by(Recipient.id)).scalars())

@@ -154,6 +154,11 @@ def _fresh_form(step: str, draft: Draft) -> FlaskForm:
     return form
 
 
+def _attachments(draft: Draft, versions: list) -> dict[int, list]:  # type: ignore[type-arg]
+    by_version = services.attachments_by_version(draft)
+    return {v.number: by_version.get(v.number, []) for v in versions}
+
+
 def _holder_text(draft: Draft) -> str:
     if draft.holder_id:
         holder = session.get(User, draft.holder_id)
@@ -189,7 +194,7 @@ def _page(draft: Draft, status: int = 200, *, step: str | None = None, form: Fla
         holder=_holder_text(draft), drafter=session.get(User, draft.drafter_id),
         signer=session.get(User, draft.signer_id) if draft.signer_id else None,
         reply_to=_visible_incoming(draft.reply_to_id), versions=versions,
-        attachments={v.number: services.attachments_of(draft, v.number) for v in versions},
+        attachments=_attachments(draft, versions),
         recipients=services.recipients_of(draft), rounds=rounds, invites=invites, answer_forms=answer_forms,
         close_forms=close_forms, history=services.history(draft), action_labels=services.ACTION_LABELS,
         outgoing=out, statuses=services.recipient_statuses(draft) if out else [],
