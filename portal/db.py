@@ -10,7 +10,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
 from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
@@ -92,6 +92,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
+def keep_on_error() -> None:
+    """Commit this request's transaction even though the answer is a 5xx: for an outage whose
+    audit row must survive (a directory that does not answer), never for a half-done change."""
+    g.keep_transaction = True
+
+
 def init_app(app: Flask) -> Engine:
     engine = make_engine(app.config["DATABASE_URL"], pool_pre_ping=True)
     app.extensions["engine"] = engine
@@ -101,7 +107,7 @@ def init_app(app: Flask) -> Engine:
     def _commit(response):  # type: ignore[no-untyped-def]
         # 4xx answers commit too: their handlers roll back any half-done change first and then
         # record the denial or failed sign-in, which must survive.
-        if response.status_code < 500:
+        if response.status_code < 500 or g.pop("keep_transaction", False):
             session.commit()
         else:
             session.rollback()

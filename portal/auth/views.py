@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.auth import bp, services
 from portal.auth.forms import EmptyForm, LoginForm, PasswordChangeForm, SignatureImageForm
+from portal.db import keep_on_error
 from portal.db import session as db_session
 from portal.errors import ValidationFailed
 from portal.web import client_redirect, flash_ok, render
@@ -44,7 +45,7 @@ def login():
         except services.DirectoryDown as exc:
             # nothing was counted against the person; the audit row of the outage must survive
             # the 503, which otherwise rolls the transaction back
-            db_session.commit()
+            keep_on_error()
             error, status = str(exc), 503
         except services.SignInFailed as exc:
             error, status = str(exc), 422
@@ -119,7 +120,7 @@ def change_password():
                 getattr(form, name).errors = message.split("\n")
             status = 422
         except services.DirectoryDown as exc:
-            db_session.commit()
+            keep_on_error()
             form.current_password.errors = [str(exc)]
             status = 503
         else:
