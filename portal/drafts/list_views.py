@@ -4,47 +4,26 @@ parsing rules as the incoming lists: malformed input becomes a message and a 422
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, request, url_for
 from flask_login import current_user, login_required
 
+from portal import listing
 from portal.documents.models import OutgoingStatus
 from portal.drafts import bp, queries
 from portal.drafts.views import can_create
 from portal.incoming import services as incoming_services
 from portal.navigation import draft_counts
-from portal.timeutil import parse_date
 from portal.web import render
 
 PARAMS = ("ds", "q", "tu", "den", "khan", "loai")
-
-
-def _date(name: str, label: str, errors: dict[str, str]) -> date | None:
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
-    try:
-        return parse_date(value)
-    except ValueError:
-        errors[name] = f"{label} phải theo dạng ngày/tháng/năm, ví dụ 05/03/2026."
-        return None
 
 
 def _filters() -> queries.Filters:
     args = request.args
     errors: dict[str, str] = {}
     f = queries.Filters(q=args.get("q", "").strip()[:200], urgent=args.get("khan") == "1", errors=errors)
-    f.date_from = _date("tu", "Từ ngày", errors)
-    f.date_to = _date("den", "Đến ngày", errors)
-    if f.date_from and f.date_to and f.date_from > f.date_to:
-        errors["den"] = "“Đến ngày” phải sau hoặc bằng “Từ ngày”."
-    loai = args.get("loai", "").strip()
-    if loai:
-        if loai.isdigit():
-            f.type_id = int(loai)
-        else:
-            errors["loai"] = "Loại văn bản không hợp lệ."
+    f.date_from, f.date_to = listing.period(args, errors)
+    f.type_id = listing.type_id(args, errors)
     return f
 
 

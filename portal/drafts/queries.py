@@ -22,8 +22,8 @@ from portal.documents import numbering
 from portal.documents.models import OutgoingDocument, OutgoingStatus, Urgency
 from portal.drafts.models import CommentInvite, CommentRound, Draft, DraftStatus
 from portal.drafts.services import OPEN, org_id, visible_clause
-from portal.incoming.queries import COUNT_CAP, _local_midnight, _words  # one home for the list helpers
-from portal.incoming.queries import format_count as format_count  # re-exported for the views
+from portal.listing import COUNT_CAP, local_midnight, words
+from portal.listing import format_count as format_count  # re-exported for the views
 from portal.text import nfc
 
 D = Draft
@@ -140,11 +140,11 @@ def filter_clause(filters: Filters, outgoing: bool) -> list[ColumnElement[bool]]
         if code is not None:  # a draft is found by the number its issued document took
             clauses.append(code if outgoing else D.outgoing_id.in_(select(O.id).where(code)))
         else:
-            clauses.extend(model.subject_folded.like(f"%{word}%") for word in _words(filters.q))
+            clauses.extend(model.subject_folded.like(f"%{word}%") for word in words(filters.q))
     if filters.date_from:
-        clauses.append(stamp >= _local_midnight(filters.date_from))
+        clauses.append(stamp >= local_midnight(filters.date_from))
     if filters.date_to:
-        clauses.append(stamp < _local_midnight(filters.date_to + timedelta(days=1)))
+        clauses.append(stamp < local_midnight(filters.date_to + timedelta(days=1)))
     if filters.urgent:
         clauses.append(model.urgency >= int(Urgency.URGENT))
     if filters.type_id:

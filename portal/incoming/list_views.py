@@ -3,32 +3,20 @@ list can be bookmarked and shared; htmx swaps only the rows (STYLE §1, contact-
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, request, url_for
 from flask_login import current_user, login_required
 
+from portal import listing
 from portal.auth.models import Role
 from portal.documents.models import IncomingStatus
 from portal.incoming import bp, queries
 from portal.incoming import services as incoming_services
 from portal.navigation import incoming_counts
-from portal.timeutil import local_today, parse_date
+from portal.timeutil import local_today
 from portal.web import render
 
 PARAMS = ("ds", "q", "tu", "den", "khan", "cq", "loai", "tt", "nguoi")
 STATUS_CHOICES = [s for s in IncomingStatus if s != IncomingStatus.RECALLED]
-
-
-def _date(name: str, label: str, errors: dict[str, str]) -> date | None:
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
-    try:
-        return parse_date(value)
-    except ValueError:
-        errors[name] = f"{label} phải theo dạng ngày/tháng/năm, ví dụ 05/03/2026."
-        return None
 
 
 def _filters() -> queries.Filters:
@@ -37,16 +25,8 @@ def _filters() -> queries.Filters:
     errors: dict[str, str] = {}
     f = queries.Filters(q=args.get("q", "").strip()[:200], organ=args.get("cq", "").strip()[:200],
                         urgent=args.get("khan") == "1", errors=errors)
-    f.date_from = _date("tu", "Từ ngày", errors)
-    f.date_to = _date("den", "Đến ngày", errors)
-    if f.date_from and f.date_to and f.date_from > f.date_to:
-        errors["den"] = "“Đến ngày” phải sau hoặc bằng “Từ ngày”."
-    loai = args.get("loai", "").strip()
-    if loai:
-        if loai.isdigit():
-            f.type_id = int(loai)
-        else:
-            errors["loai"] = "Loại văn bản không hợp lệ."
+    f.date_from, f.date_to = listing.period(args, errors)
+    f.type_id = listing.type_id(args, errors)
     status = args.get("tt", "").strip()
     if status:
         if status in {s.value for s in STATUS_CHOICES}:

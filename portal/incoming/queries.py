@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, true
 
@@ -16,13 +16,13 @@ from portal.db import session
 from portal.documents.models import IncomingDocument, IncomingStatus, Urgency
 from portal.incoming.models import Assignment, AssignmentRole, AssignmentState
 from portal.incoming.services import OPEN_STATUSES, headed_unit_id, parse_code, visible_clause
-from portal.text import fold
-from portal.timeutil import local_today, zone
+from portal.listing import COUNT_CAP, local_midnight, words
+from portal.listing import format_count as format_count  # re-exported for the views and tests
+from portal.timeutil import local_today
 
 D = IncomingDocument
 S = IncomingStatus
 PAGE_SIZE = 50
-COUNT_CAP = 999  # counts above this show as "999+": an exact count of a huge table costs a scan
 
 
 def _mine(user: User) -> ColumnElement[bool]:
@@ -124,14 +124,6 @@ class Filters:
                      or self.status or self.assignee_id or self.assignee_name)
 
 
-def _words(text: str) -> list[str]:
-    return [w for w in fold(text).replace("%", " ").replace("_", " ").split() if w][:8]
-
-
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=zone()).astimezone(UTC)
-
-
 def filter_clause(filters: Filters) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
     if filters.q:
@@ -139,17 +131,17 @@ def filter_clause(filters: Filters) -> list[ColumnElement[bool]]:
         if key is not None:
             clauses.append(D.code_key == key)  # "15/QĐ-UBND": that số and ký hiệu exactly
         else:
-            for word in _words(filters.q):
+            for word in words(filters.q):
                 pattern = f"%{word}%"
                 clauses.append(or_(D.subject_folded.like(pattern), D.organ_name_folded.like(pattern)))
     if filters.date_from:  # days in Vietnam time, whatever the database's zone
-        clauses.append(D.arrived_at >= _local_midnight(filters.date_from))
+        clauses.append(D.arrived_at >= local_midnight(filters.date_from))
     if filters.date_to:
-        clauses.append(D.arrived_at < _local_midnight(filters.date_to + timedelta(days=1)))
+        clauses.append(D.arrived_at < local_midnight(filters.date_to + timedelta(days=1)))
     if filters.urgent:
         clauses.append(D.urgency >= int(Urgency.URGENT))
     if filters.organ:
-        for word in _words(filters.organ):
+        for word in words(filters.organ):
             clauses.append(D.organ_name_folded.like(f"%{word}%"))
     if filters.type_id:
         clauses.append(D.document_type_id == filters.type_id)
@@ -159,7 +151,7 @@ def filter_clause(filters: Filters) -> list[ColumnElement[bool]]:
         clauses.append(exists().where(Assignment.document_id == D.id,
                                       Assignment.assignee_user_id == filters.assignee_id))
     if filters.assignee_name:
-        names = [User.full_name_folded.like(f"%{w}%") for w in _words(filters.assignee_name)]
+        names = [User.full_name_folded.like(f"%{w}%") for w in words(filters.assignee_name)]
         clauses.append(exists().where(Assignment.document_id == D.id, Assignment.assignee_user_id == User.id,
                                       *names))
     return clauses
@@ -203,6 +195,3 @@ def action_counts(user: User) -> dict[str, int]:
         return {}
     return {q.slug: count(user, q) for q in queues_for(user) if q.action}
 
-
-def format_count(value: int, cap: int = COUNT_CAP) -> str:
-    return f"{cap}+" if value > cap else f"{value:,}".replace(",", ".")
