@@ -20,7 +20,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from portal import create_app, migrate
 from portal.auth.models import Role, User
 from portal.db import session as db_session
 from portal.documents.models import (
@@ -35,7 +34,9 @@ from portal.drafts import services
 from portal.drafts.models import Draft, DraftEvent, DraftStatus
 from portal.orgs import services as orgs
 from portal.orgs.models import OrgKind
-from tests.conftest import TEST_SETTINGS, Factory
+from tests import concurrency
+from tests.concurrency import run_together
+from tests.conftest import Factory
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 DRAFTS = 24
@@ -59,28 +60,15 @@ def cheap_seal(pdf: bytes, number: str, day: date) -> bytes:
 
 @pytest.fixture(scope="module")
 def live_app(fresh_database_url: Callable[[], str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    previous = db_session.session_factory.kw.get("bind")
-    url = fresh_database_url()
-    migrate.upgrade(url)
-    app = create_app({**TEST_SETTINGS, "DATABASE_URL": url,
-                      "STORAGE_DIR": str(tmp_path_factory.mktemp("issuance-storage"))})
-    db_session.configure(bind=previous)  # create_app rebinds the shared session
-    yield app
-    app.extensions["engine"].dispose()
+    yield from concurrency.live_app(fresh_database_url(), tmp_path_factory.mktemp("issuance-storage"))
 
 
 @pytest.fixture
 def live(live_app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     """Binds the shared session (every thread's) to the live database for one test."""
-    previous = db_session.session_factory.kw.get("bind")
-    db_session.remove()
-    db_session.configure(bind=live_app.extensions["engine"])
     monkeypatch.setattr(services, "_now", lambda: MIDYEAR)
-    try:
+    with concurrency.bound_to(live_app):
         yield live_app
-    finally:
-        db_session.remove()
-        db_session.configure(bind=previous)
 
 
 @dataclass
@@ -139,44 +127,6 @@ def issue_job(office: Office, draft_id: int, clerk_id: int,
         return out.id, out.number
 
     return job
-
-
-@dataclass
-class Outcome:
-    numbers: dict[int, int]  # outgoing id → number, for the committed ones
-    errors: list[BaseException]
-    names: list[str]  # thread names whose job failed
-
-
-def run_together(app: Flask, jobs: list[Callable[[], tuple[int, int]]], names: list[str] | None = None) -> Outcome:
-    """Each job in its own thread, app context and session, all released at once; each commits,
-    or rolls back on any exception (what db.init_app does for a request)."""
-    barrier = threading.Barrier(len(jobs))
-    lock = threading.Lock()
-    outcome = Outcome({}, [], [])
-
-    def run(job: Callable[[], tuple[int, int]]) -> None:
-        with app.app_context():
-            try:
-                barrier.wait(timeout=60)
-                key, number = job()
-                db_session.commit()
-                with lock:
-                    outcome.numbers[key] = number
-            except BaseException as exc:
-                db_session.rollback()
-                with lock:
-                    outcome.errors.append(exc)
-                    outcome.names.append(threading.current_thread().name)
-
-    threads = [threading.Thread(target=run, args=(job,), name=(names[i] if names else f"clerk-{i}"))
-               for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=180)
-    assert not any(t.is_alive() for t in threads), "an issuance hung"
-    return outcome
 
 
 def outgoing_of(org_id: int) -> list[OutgoingDocument]:

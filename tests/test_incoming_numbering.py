@@ -18,7 +18,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from portal import create_app, migrate
 from portal.auth.models import Role, User
 from portal.db import session as db_session
 from portal.documents.models import Direction, IncomingDocument, RegisterBook, RegisterCounter, Urgency
@@ -27,7 +26,9 @@ from portal.errors import ValidationFailed
 from portal.incoming import services
 from portal.incoming.models import IncomingEvent
 from portal.timeutil import local_today
-from tests.conftest import DATABASE, TEST_SETTINGS, Factory
+from tests import concurrency
+from tests.concurrency import run_together
+from tests.conftest import DATABASE, Factory
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 THREADS = 50
@@ -55,28 +56,15 @@ def act(user: User) -> User:
 
 @pytest.fixture(scope="module")
 def live_app(fresh_database_url: Callable[[], str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    previous = db_session.session_factory.kw.get("bind")
-    url = fresh_database_url()
-    migrate.upgrade(url)
-    app = create_app({**TEST_SETTINGS, "DATABASE_URL": url,
-                      "STORAGE_DIR": str(tmp_path_factory.mktemp("numbering-storage"))})
-    db_session.configure(bind=previous)  # create_app rebinds the shared session
-    yield app
-    app.extensions["engine"].dispose()
+    yield from concurrency.live_app(fresh_database_url(), tmp_path_factory.mktemp("numbering-storage"))
 
 
 @pytest.fixture
 def live(live_app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     """Binds the shared session (every thread's) to the live database for one test."""
-    previous = db_session.session_factory.kw.get("bind")
-    db_session.remove()
-    db_session.configure(bind=live_app.extensions["engine"])
     monkeypatch.setattr(services, "_now", lambda: MIDYEAR)
-    try:
+    with concurrency.bound_to(live_app):
         yield live_app
-    finally:
-        db_session.remove()
-        db_session.configure(bind=previous)
 
 
 @dataclass
@@ -121,45 +109,6 @@ def digitise_job(office: Office, code: int) -> Callable[[], tuple[int, int]]:
         return doc.id, doc.arrival_number
 
     return job
-
-
-@dataclass
-class Outcome:
-    numbers: dict[int, int]  # document id → số đến, for the committed ones
-    errors: list[BaseException]
-    names: list[str]  # thread names whose job failed
-
-
-def run_together(app: Flask, jobs: list[Callable[[], tuple[int, int]]],
-                 names: list[str] | None = None) -> Outcome:
-    """Each job in its own thread, app context and session, all released at once; each commits,
-    or rolls back on any exception (what db.init_app does for a request)."""
-    barrier = threading.Barrier(len(jobs))
-    lock = threading.Lock()
-    outcome = Outcome({}, [], [])
-
-    def run(job: Callable[[], tuple[int, int]]) -> None:
-        with app.app_context():
-            try:
-                barrier.wait(timeout=60)
-                doc_id, number = job()
-                db_session.commit()
-                with lock:
-                    outcome.numbers[doc_id] = number
-            except BaseException as exc:
-                db_session.rollback()
-                with lock:
-                    outcome.errors.append(exc)
-                    outcome.names.append(threading.current_thread().name)
-
-    threads = [threading.Thread(target=run, args=(job,), name=(names[i] if names else f"clerk-{i}"))
-               for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=180)
-    assert not any(t.is_alive() for t in threads), "a registration hung"
-    return outcome
 
 
 def books_of(org_id: int) -> list[RegisterBook]:
