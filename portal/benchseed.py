@@ -154,7 +154,7 @@ COLUMNS: dict[str, list[str]] = {
         "signature_verdict", "result_text"],
     "incoming_assignments": [
         "id", "document_id", "parent_id", "level", "assignee_user_id", "assignee_unit_id", "role", "deadline",
-        "directive", "assigned_by_id", "assigned_at", "state", "finished_at"],
+        "directive", "assigned_by_id", "assigned_at", "state", "finished_at", "sort_key"],
     "incoming_files": [
         "id", "document_id", "sha256", "filename", "size", "role", "uploaded_by_id", "uploaded_at", "view_count",
         "download_count", "signature_verdict"],
@@ -423,12 +423,13 @@ class Plan:
             signer = SIGNERS[int(rnd() * len(SIGNERS))]
             main_sha, main_size = files[int(rnd() * len(files))]
             verdict = "Hợp lệ" if channel in ("truc", "lgsp") else None
+            key = f"{urgent}{int(arrived.timestamp() * 1_000_000):017d}{doc_id:012d}"
             self._count("incoming_documents")
             yield "incoming_documents", (
                 doc_id, org.id, status, channel, org.in_book if numbered else None, year if numbered else None,
                 arrival_number, arrived, registered_at, clerk if registered_at else None, paper, self.type_ids[t],
                 folded(organ), code_key(number, notation), arrival_date, leader if presented else None, presented_at,
-                completed, f"{urgent}{int(arrived.timestamp() * 1_000_000):017d}{doc_id:012d}", type_name, number,
+                completed, key, type_name, number,
                 notation, arrival_date - timedelta(days=int(rnd() * 6)), organ, subject, folded(subject),
                 "Tiếng Việt", 1 + int(rnd() * 12), signer[0], signer[1], urgency, 0, due, arrived, main_sha, verdict,
                 "Đã tham mưu văn bản trả lời, báo cáo lãnh đạo." if closed else None)
@@ -461,12 +462,12 @@ class Plan:
                 directive = DIRECTIVES[int(rnd() * len(DIRECTIVES))].format(unit=unit_name)
                 lead = next(assignment_ids)
                 rows = [(lead, doc_id, None, 1, None, unit_id, "chu_tri", deadline, directive, leader, assigned_at,
-                         state, completed)]
+                         state, completed, key)]
                 assignees = [unit_name]
                 if rnd() < 0.25:
                     other_id, other_name, _s = org.units[(unit_index + 1) % 3]
                     rows.append((next(assignment_ids), doc_id, None, 1, None, other_id, "phoi_hop", deadline, None,
-                                 leader, assigned_at, "hoan_thanh" if closed else "moi", completed))
+                                 leader, assigned_at, "hoan_thanh" if closed else "moi", completed, key))
                     assignees.append(f"{other_name} (phối hợp)")
                 events.append((assigned_at, leader, names[leader], "direct", "04",
                                directive + "\n" + "; ".join(assignees), lead))
@@ -477,7 +478,7 @@ class Plan:
                     worker = staff[officers[int(rnd() * len(officers))]]
                     at = later(assigned_at, 240)
                     rows.append((next(assignment_ids), doc_id, lead, 2, worker, None, "chu_tri", deadline,
-                                 "Đồng chí nghiên cứu, tham mưu xử lý.", head, at, state, completed))
+                                 "Đồng chí nghiên cứu, tham mưu xử lý.", head, at, state, completed, key))
                     events.append((at, head, names[head], "unit_direct", "04",
                                    f"Đồng chí nghiên cứu, tham mưu xử lý.\n{names[worker]}", lead))
                 self._count("incoming_assignments", len(rows))

@@ -173,8 +173,8 @@ class IncomingDocument(_DocumentFields, Base):
         Index("ix_incoming_documents_org_sort", "organisation_id", "sort_key"),
         Index("ix_incoming_documents_sender", "sender_organisation_id"),
         Index("ix_incoming_documents_code_key", "organisation_id", "code_key"),
-        Index("ix_incoming_documents_presented_to", "presented_to_id"),
-        Index("ix_incoming_documents_registered_by", "registered_by_id"),
+        Index("ix_incoming_documents_presented_sort", "presented_to_id", "sort_key"),
+        Index("ix_incoming_documents_registered_sort", "registered_by_id", "sort_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -86,10 +86,13 @@ class Assignment(Base):
         Index("ix_incoming_assignments_user", "assignee_user_id", "state"),
         Index("ix_incoming_assignments_unit", "assignee_unit_id", "state"),
         Index("ix_incoming_assignments_deadline", "deadline"),
-        # who assigned it (R2 visibility) and the unit row's children (level 2): measured at 1M
-        # documents, an officer's list 177 → 22 ms and a unit head's page 310 → 167 ms
-        Index("ix_incoming_assignments_assigned_by_id", "assigned_by_id"),
+        # the unit row's children (level 2): measured at 1M documents, a unit head's page 310 → 167 ms
         Index("ix_incoming_assignments_parent_id", "parent_id"),
+        # a participant's list walks these newest first and stops after one page, whatever the
+        # person's history (queries.page; docs/PERFORMANCE.md)
+        Index("ix_incoming_assignments_user_sort", "assignee_user_id", "sort_key"),
+        Index("ix_incoming_assignments_unit_sort", "assignee_unit_id", "sort_key"),
+        Index("ix_incoming_assignments_by_sort", "assigned_by_id", "sort_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -105,6 +108,8 @@ class Assignment(Base):
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     state: Mapped[AssignmentState] = mapped_column(str_enum(AssignmentState, 12), default=AssignmentState.NEW)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # a copy of the document's sort key, kept equal by services.set_sort_key
+    sort_key: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
     assignee_user = relationship("User", foreign_keys=[assignee_user_id])
     assignee_unit = relationship("Organisation", foreign_keys=[assignee_unit_id])

@@ -9,13 +9,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, true, union
 
 from portal.auth.models import Role, User
 from portal.db import session
 from portal.documents.models import IncomingDocument, IncomingStatus, Urgency
 from portal.incoming.models import Assignment, AssignmentRole, AssignmentState
-from portal.incoming.services import OPEN_STATUSES, headed_unit_id, parse_code, visible_clause
+from portal.incoming.services import (
+    OPEN_STATUSES,
+    headed_unit_id,
+    is_front_desk,
+    parse_code,
+    participant_scope,
+    participation,
+    visible_clause,
+)
 from portal.listing import COUNT_CAP, local_midnight, words
 from portal.listing import format_count as format_count  # re-exported for the views and tests
 from portal.timeutil import local_today
@@ -35,11 +43,8 @@ def _mine(user: User) -> ColumnElement[bool]:
 
 
 def _has_mine(user: User, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-    return exists().where(Assignment.document_id == D.id, _mine(user), *conditions)
-
-
-def _front_desk(user: User) -> bool:
-    return user.has_role(Role.CLERK, Role.AGENCY_LEADER)
+    # correlated to the document only: a participant's walk joins its own assignment row too
+    return exists().where(Assignment.document_id == D.id, _mine(user), *conditions).correlate(D)
 
 
 def _waiting(user: User) -> ColumnElement[bool]:
@@ -51,14 +56,14 @@ def _waiting(user: User) -> ColumnElement[bool]:
 
 
 def _working(user: User) -> ColumnElement[bool]:
-    if _front_desk(user):
+    if is_front_desk(user):
         return D.status.in_(OPEN_STATUSES)
     return and_(D.status.in_(OPEN_STATUSES), _has_mine(user, Assignment.state == AssignmentState.WORKING))
 
 
 def _overdue(user: User) -> ColumnElement[bool]:
     today = local_today()
-    if _front_desk(user):
+    if is_front_desk(user):
         return and_(D.status.in_(OPEN_STATUSES), D.due_date < today)
     return and_(D.status.in_(OPEN_STATUSES),
                 _has_mine(user, Assignment.deadline < today, Assignment.state != AssignmentState.DONE,
@@ -149,11 +154,11 @@ def filter_clause(filters: Filters) -> list[ColumnElement[bool]]:
         clauses.append(D.status == S(filters.status))
     if filters.assignee_id:
         clauses.append(exists().where(Assignment.document_id == D.id,
-                                      Assignment.assignee_user_id == filters.assignee_id))
+                                      Assignment.assignee_user_id == filters.assignee_id).correlate(D))
     if filters.assignee_name:
         names = [User.full_name_folded.like(f"%{w}%") for w in words(filters.assignee_name)]
         clauses.append(exists().where(Assignment.document_id == D.id, Assignment.assignee_user_id == User.id,
-                                      *names))
+                                      *names).correlate(D))
     return clauses
 
 
@@ -173,13 +178,42 @@ def page(user: User, queue: Queue, filters: Filters, cursor: str | None = None,
     """One page, newest (and urgent) first, after ``cursor`` (the last row's sort key). The sort
     key is unique, so a page never repeats or skips a row while others register documents."""
     size = size or PAGE_SIZE
-    stmt = _base(user, queue, filters)
-    if cursor:
-        stmt = stmt.where(D.sort_key < cursor)
+    if is_front_desk(user):
+        stmt = _base(user, queue, filters)
+        if cursor:
+            stmt = stmt.where(D.sort_key < cursor)
+    else:
+        stmt = select(D).where(D.organisation_id == user.organisation.id,
+                               D.sort_key.in_(_participant_keys(user, queue, filters, cursor, size + 1)))
     rows = list(session.execute(stmt.order_by(D.sort_key.desc()).limit(size + 1)).scalars())
     more = len(rows) > size
     rows = rows[:size]
     return Page(rows=rows, next_cursor=rows[-1].sort_key if more and rows else None, first=not cursor)
+
+
+def _participant_keys(user: User, queue: Queue, filters: Filters, cursor: str | None, limit: int) -> Select:
+    """The sort keys of a participant's page, found without walking the organisation: each way
+    they reach a document (``services.participation``) is walked newest first through its own
+    index (the assignment rows carry their document's sort key) and stops after ``limit``
+    matches; the page is the newest ``limit`` of their union. Each walk reads about one page of
+    index entries, however long the person's history. The same rows as ``visible_clause``, in the
+    same order. (A sort key names one document: it ends with the id.)"""
+    conditions = [participant_scope(user), queue.predicate(user), *filter_clause(filters)]
+    if cursor:
+        conditions.append(D.sort_key < cursor)
+    on_document, on_assignment = participation(user)
+    walks = [select(D.sort_key.label("k")).where(route, *conditions).correlate(None)
+             .order_by(D.sort_key.desc()).limit(limit).subquery() for route in on_document]
+    a = Assignment
+    for route in on_assignment:
+        # DISTINCT on the key alone keeps the index order (no sort), so the walk stops early
+        walk = (select(a.sort_key.label("k")).join(D, D.id == a.document_id).where(route, *conditions)
+                .correlate(None).distinct().order_by(a.sort_key.desc()).limit(limit))
+        if cursor:
+            walk = walk.where(a.sort_key < cursor)
+        walks.append(walk.subquery())
+    keys = union(*(select(w.c.k) for w in walks)).subquery()
+    return select(keys.c.k).order_by(keys.c.k.desc()).limit(limit)
 
 
 def count(user: User, queue: Queue, filters: Filters | None = None, cap: int = COUNT_CAP) -> int:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import BinaryIO
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 
 from portal import audit, storage
 from portal.auth.models import Position, PositionRole, Role, User, UserStatus
@@ -136,30 +136,43 @@ def headed_unit_id(user: User) -> int | None:
     return position.unit_id
 
 
+def is_front_desk(user: User) -> bool:
+    """Clerks and agency leaders see every document of their organisation (R1)."""
+    return user.has_role(Role.CLERK, Role.AGENCY_LEADER)
+
+
+def participant_scope(user: User) -> ColumnElement[bool]:
+    """What a participant may see at all: their organisation's documents, once accepted and
+    while not returned or recalled."""
+    d = IncomingDocument
+    return and_(d.organisation_id == org_id(user), d.status.not_in((S.RECALLED, S.RETURNED, S.ARRIVED)))
+
+
+def participation(user: User) -> tuple[list[ColumnElement[bool]], list[ColumnElement[bool]]]:
+    """The ways a participant reaches a document (R2, R3), each its own condition: on the document
+    (registered it, it is presented to them) and on one assignment row (assigned to them or by
+    them, or to the unit they head). Separate, so a list can walk each one's index."""
+    d, a = IncomingDocument, Assignment
+    on_document = [d.registered_by_id == user.id, d.presented_to_id == user.id]
+    on_assignment = [a.assignee_user_id == user.id, a.assigned_by_id == user.id]
+    unit = headed_unit_id(user)
+    if unit is not None:
+        on_assignment.append(a.assignee_unit_id == unit)
+    return on_document, on_assignment
+
+
 def visible_clause(user: User) -> ColumnElement[bool]:
     """One set-based predicate for every list, search, count and page (SPEC §2.3–2.4):
     R1 clerks and agency leaders of the organisation; R2 participants (registering clerk, the
     leader it is presented to, assignees and assigners); R3 the head of an assigned unit.
-    Recalled documents are gone for everyone; returned ones stay with the clerks."""
+    Recalled documents are gone for everyone; returned ones stay with the clerks. (A
+    participant's list pages are built from the same parts by ``queries.page``.)"""
     d = IncomingDocument
-    own = d.organisation_id == org_id(user)
-    alive = d.status != S.RECALLED
-    if user.has_role(Role.CLERK, Role.AGENCY_LEADER):
-        return and_(own, alive)
-    # Measured at 1,000,000 documents (bench/load.py): a per-row EXISTS walking the organisation's
-    # sort-key index finds a busy officer's 51 newest quickly; gathering all their ids first
-    # (UNION through the assignment indexes) was 3× slower for people with thousands of documents.
-    # The lasting fix is a sort key on the assignment rows themselves (see docs/PERFORMANCE.md).
-    a = Assignment
-    participant = or_(
-        d.registered_by_id == user.id,
-        d.presented_to_id == user.id,
-        exists().where(a.document_id == d.id, or_(a.assignee_user_id == user.id, a.assigned_by_id == user.id)),
-    )
-    unit = headed_unit_id(user)
-    if unit is not None:
-        participant = or_(participant, exists().where(a.document_id == d.id, a.assignee_unit_id == unit))
-    return and_(own, alive, d.status != S.RETURNED, d.status != S.ARRIVED, participant)
+    if is_front_desk(user):
+        return and_(d.organisation_id == org_id(user), d.status != S.RECALLED)
+    on_document, on_assignment = participation(user)
+    reached = exists().where(Assignment.document_id == d.id, or_(*on_assignment))
+    return and_(participant_scope(user), or_(*on_document, reached))
 
 
 def get_visible(user: User, document_id: int) -> IncomingDocument:
@@ -198,9 +211,18 @@ def _event(doc: IncomingDocument, actor: User | None, action: str, *, text: str 
 def _move(doc: IncomingDocument, actor: User | None, action: str, to: S, text: str | None = None,
           actor_name: str | None = None) -> None:
     doc.status = to
-    doc.sort_key = sort_key(doc)
+    set_sort_key(doc)
     session.flush()
     _event(doc, actor, action, text=text, status_changed=True, actor_name=actor_name)
+
+
+def set_sort_key(doc: IncomingDocument) -> None:
+    """The document's sort key and its copy on every assignment row (the participants' lists
+    walk the assignment indexes by it), changed together."""
+    key = sort_key(doc)
+    if key != doc.sort_key:
+        doc.sort_key = key
+        session.execute(update(Assignment).where(Assignment.document_id == doc.id).values(sort_key=key))
 
 
 def sort_key(doc: IncomingDocument) -> str:
@@ -420,7 +442,7 @@ def receive(recipient: Organisation, data: Metadata, files: Iterable[Upload] = (
     for upload in files:
         row = _attach(doc, None, upload.stream, upload.filename, upload.role)
         _check_signatures(doc, row)
-    doc.sort_key = sort_key(doc)
+    set_sort_key(doc)
     _event(doc, None, "arrive", status_changed=True, actor_name=sender.name if sender else "Hệ thống")
     return doc
 
@@ -464,7 +486,7 @@ def digitise(clerk: User, data: Metadata, scan: Upload, attachments: Iterable[Up
     for upload in attachments:
         _attach(doc, clerk, upload.stream, upload.filename, FileRole.ATTACHMENT)
     _number(doc, clerk, data.book_id)
-    doc.sort_key = sort_key(doc)
+    set_sort_key(doc)
     session.flush()
     _event(doc, clerk, "digitise", status_changed=True, text=f"Số đến {numbering.display(doc.arrival_number)}")
     return doc
@@ -507,7 +529,7 @@ def register(clerk: User, doc: IncomingDocument, data: Metadata, *, confirm_dupl
     if doc.status == S.ARRIVED:
         _move(doc, clerk, "register", S.REGISTERED, text=text)
     else:
-        doc.sort_key = sort_key(doc)
+        set_sort_key(doc)
         session.flush()
         _event(doc, clerk, "number", text=text)
 
@@ -629,7 +651,8 @@ def _create_assignments(doc: IncomingDocument, actor: User, specs: list[Assignee
     for spec in specs:
         row = Assignment(document_id=doc.id, parent_id=parent.id if parent else None, level=level,
                          assignee_user_id=spec.user_id, assignee_unit_id=spec.unit_id, role=spec.role,
-                         deadline=spec.deadline, directive=directive, assigned_by_id=actor.id, assigned_at=_now())
+                         deadline=spec.deadline, directive=directive, assigned_by_id=actor.id, assigned_at=_now(),
+                         sort_key=doc.sort_key)
         session.add(row)
         rows.append(row)
     session.flush()
