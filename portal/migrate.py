@@ -11,7 +11,8 @@ from portal.config import ROOT
 # Indexes only PostgreSQL has (trigram GIN for diacritics-free substring search), created by raw
 # SQL in the migrations: autogenerate must not offer to drop them.
 POSTGRESQL_ONLY_INDEXES = frozenset({"ix_incoming_documents_subject_trgm", "ix_incoming_documents_organ_trgm",
-                                     "ix_incoming_documents_org_subject_trgm", "ix_incoming_documents_org_organ_trgm"})
+                                     "ix_incoming_documents_org_subject_trgm", "ix_incoming_documents_org_organ_trgm",
+                                     "ix_outgoing_documents_org_subject_trgm"})
 
 
 def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:

@@ -127,3 +127,41 @@ def test_draft_page_does_not_grow_with_versions_and_history(db, app, client, log
     many = _get(app, client, url)
     assert many <= PAGE_LIMIT + 10
     assert many - few <= 2, f"{few} statements before, {many} after 8 versions and a comment round"
+
+
+def test_participant_lists_do_not_grow_with_rows(db, app, client, login, office):
+    """An officer's and a unit head's lists are built from index walks (queries._participant_keys):
+    a fixed number of statements whatever they hold."""
+    _org, unit, p = office
+
+    def assigned(n: int) -> None:
+        for i in range(n):
+            doc = services.digitise(p["clerk"], metadata(subject=f"Kế hoạch số {i}", code_number=str(500 + i)),
+                                    services.Upload("scan.pdf", PDF), confirm_duplicate=True)
+            services.present(p["clerk"], doc, p["leader"].id)
+            services.direct(p["leader"], doc, "Giao phòng chủ trì.",
+                            [services.AssigneeSpec(AssignmentRole.LEAD, unit_id=unit.id)])
+            services.direct_within_unit(p["head"], doc, "Đồng chí xử lý.",
+                                        [services.AssigneeSpec(AssignmentRole.LEAD, user_id=p["officer"].id)])
+
+    for who in ("head", "officer"):
+        login(p[who])
+        urls = ["/van-ban-den/?ds=tat-ca", "/van-ban-den/?ds=dang-xu-ly", "/van-ban-den/?ds=tat-ca&q=ke+hoach"]
+        assigned(1)
+        few = [_get(app, client, url) for url in urls]
+        assigned(8)
+        many = [_get(app, client, url) for url in urls]
+        assert many == few, f"{who}: {few} statements with 1 document, {many} with 9 more"
+        assert max(many) <= LIST_LIMIT
+
+
+def test_schedule_week_does_not_grow_with_units(db, app, client, login, office, factory):
+    """The week page names every calendar the person may open (one per unit): one query for all."""
+    org, _unit, p = office
+    login(p["leader"])
+    few = _get(app, client, "/lich-cong-tac/")
+    for i in range(6):
+        factory.unit(org, name=f"Phòng thêm {i}")
+    many = _get(app, client, "/lich-cong-tac/")
+    assert many == few, f"{few} statements before, {many} after 6 more units"
+    assert many <= LIST_LIMIT

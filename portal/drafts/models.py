@@ -75,6 +75,7 @@ class Draft(Base):
         Index("ix_drafts_holder", "holder_id", "status"),
         Index("ix_drafts_drafter", "drafter_id", "status"),
         Index("ix_drafts_org_status", "organisation_id", "status", "updated_at"),
+        Index("ix_drafts_org_id", "organisation_id", "id"),  # the lists' newest-first walk
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -140,7 +141,11 @@ class DraftEvent(Base):
     """The processing history (Phụ lục VI III.5.a): who, what, when, comment, version."""
 
     __tablename__ = "draft_events"
-    __table_args__ = (Index("ix_draft_events_draft_id", "draft_id", "id"),)
+    __table_args__ = (
+        Index("ix_draft_events_draft_id", "draft_id", "id"),
+        # "has this person acted on it" (visible_clause): the person's own events, not a table scan
+        Index("ix_draft_events_actor", "actor_id", "draft_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"))

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import audit
 from portal.auth.models import Position, PositionRole, Role, User, UserStatus
@@ -159,15 +160,31 @@ def _organisation(user: User) -> Organisation:
     return user.organisation
 
 
+def _calendar_key(organisation: Organisation, unit: Organisation | None = None) -> str:
+    return f"{organisation.id}/{unit.id}" if unit is not None else str(organisation.id)
+
+
 def calendar_for(organisation: Organisation, unit: Organisation | None = None) -> Calendar:
     """Calendars exist for every organisation and unit; the row is made the first time it is needed."""
-    key = f"{organisation.id}/{unit.id}" if unit is not None else str(organisation.id)
-    cal = session.execute(select(Calendar).where(Calendar.key == key)).scalar_one_or_none()
-    if cal is None:
-        cal = Calendar(organisation=organisation, unit=unit, key=key)
-        session.add(cal)
-        session.flush()
-    return cal
+    return _calendars([(organisation, unit)])[0]
+
+
+def _calendars(wanted: list[tuple[Organisation, Organisation | None]]) -> list[Calendar]:
+    """The calendars of these (organisation, unit) pairs in one query, the missing ones made."""
+    keys = [_calendar_key(org, unit) for org, unit in wanted]
+    found = {cal.key: cal for cal in session.execute(select(Calendar).where(Calendar.key.in_(keys))).scalars()}
+    cals = []
+    for (org, unit), key in zip(wanted, keys, strict=True):
+        cal = found.get(key)
+        if cal is None:
+            cal = found[key] = Calendar(organisation=org, unit=unit, key=key)
+            session.add(cal)
+            session.flush()
+        else:  # the page names them: already loaded, so no query per calendar (nothing is changed)
+            set_committed_value(cal, "organisation", org)
+            set_committed_value(cal, "unit", unit)
+        cals.append(cal)
+    return cals
 
 
 def units_of(organisation_id: int) -> list[Organisation]:
@@ -178,16 +195,16 @@ def units_of(organisation_id: int) -> list[Organisation]:
 
 def calendars_for(user: User) -> list[Calendar]:
     """What the calendar switcher offers: the organisation's, the units' the person may read,
-    and the province's own."""
+    and the province's own (one query for the calendars, one for the units)."""
     org = _organisation(user)
-    cals = [calendar_for(org)]
-    cals += [cal for cal in (calendar_for(org, unit) for unit in units_of(org.id)) if can_read(user, cal)]
+    units = units_of(org.id)
+    wanted: list[tuple[Organisation, Organisation | None]] = [(org, None), *((org, unit) for unit in units)]
     root_ids = org.ancestor_ids
-    if root_ids:
-        root = session.get(Organisation, root_ids[0])
-        if root is not None and root.kind != OrgKind.EXTERNAL:
-            cals.append(calendar_for(root))
-    return cals
+    root = session.get(Organisation, root_ids[0]) if root_ids else None
+    if root is not None and root.kind != OrgKind.EXTERNAL:
+        wanted.append((root, None))
+    cals = _calendars(wanted)
+    return [cal for cal in cals if cal.unit_id is None or can_read(user, cal)]
 
 
 def get_calendar(user: User, calendar_id: int) -> Calendar:
@@ -620,14 +637,13 @@ def feed(secret: str) -> tuple[FeedToken, list[Entry]]:
         raise NotFound()
     token.last_used_at = utcnow()
     org = token.organisation
-    if token.kind == FeedKind.ORGANISATION:
-        cals = [calendar_for(org)]
-    else:
-        cals = [calendar_for(org), *(calendar_for(org, u) for u in units_of(org.id))]
-        if org.ancestor_ids:
-            root = session.get(Organisation, org.ancestor_ids[0])
-            if root is not None:
-                cals.append(calendar_for(root))
+    wanted: list[tuple[Organisation, Organisation | None]] = [(org, None)]
+    if token.kind != FeedKind.ORGANISATION:
+        wanted += [(org, u) for u in units_of(org.id)]
+        root = session.get(Organisation, org.ancestor_ids[0]) if org.ancestor_ids else None
+        if root is not None:
+            wanted.append((root, None))
+    cals = _calendars(wanted)
     cals = [c for c in cals if _reader(pos, c)]
     entries = list(session.execute(
         select(Entry).join(Week, Week.id == Entry.week_id).where(

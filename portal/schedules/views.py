@@ -50,7 +50,8 @@ def _form(cal: Calendar, monday: date, entry: Entry | None = None, *, day: date 
     return form
 
 
-def _week_page(cal: Calendar, monday: date, status: int = 200, fragment: str | None = None, **extra: object):  # type: ignore[no-untyped-def]
+def _week_page(cal: Calendar, monday: date, status: int = 200, fragment: str | None = None,  # type: ignore[no-untyped-def]
+               calendars: list[Calendar] | None = None, **extra: object):
     week = services.find_week(cal, monday)
     visible = services.can_see_week(current_user, cal, week)
     actions = services.available_actions(current_user, cal, week)
@@ -58,7 +59,8 @@ def _week_page(cal: Calendar, monday: date, status: int = 200, fragment: str | N
     return render(
         "schedules/week.html", fragment, status, cal=cal, monday=monday, week=week, visible=visible,
         days=services.layout(monday, week.entries if week is not None and visible else []),
-        actions=actions, today=local_today(), calendars=services.calendars_for(current_user), this_week=this_week,
+        actions=actions, today=local_today(), calendars=calendars or services.calendars_for(current_user),
+        this_week=this_week,
         prev_week=monday - timedelta(days=7), next_week=monday + timedelta(days=7),
         title_range=services.week_title(monday), return_form=ReturnForm(formdata=None),
         is_approver=services.is_approver(current_user, cal), is_editor=services.is_editor(current_user, cal),
@@ -90,8 +92,9 @@ def _saved(entry: Entry, conflicts: list[services.Conflict], message: str):  # t
 def index():  # type: ignore[no-untyped-def]
     """?lich=<calendar>&tuan=2026-03-02 (any day) or 2026-W10; the person's organisation and this week by default."""
     calendar_id = request.args.get("lich", type=int)
-    cal = services.get_calendar(current_user, calendar_id) if calendar_id else services.calendars_for(current_user)[0]
-    return _week_page(cal, services.parse_week(request.args.get("tuan")))
+    calendars = services.calendars_for(current_user)
+    cal = services.get_calendar(current_user, calendar_id) if calendar_id else calendars[0]
+    return _week_page(cal, services.parse_week(request.args.get("tuan")), calendars=calendars)
 
 
 @bp.get("/lich/<int:calendar_id>/<monday>/lich-cong-tac.pdf")
