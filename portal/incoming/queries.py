@@ -19,6 +19,7 @@ from portal.incoming.services import (
     OPEN_STATUSES,
     headed_unit_id,
     is_front_desk,
+    org_id,
     parse_code,
     participant_scope,
     participation,
@@ -188,7 +189,7 @@ def page(user: User, queue: Queue, filters: Filters, cursor: str | None = None,
         if cursor:
             stmt = stmt.where(D.sort_key < cursor)
     else:
-        stmt = select(D).where(D.organisation_id == user.organisation.id,
+        stmt = select(D).where(D.organisation_id == org_id(user),
                                D.sort_key.in_(_participant_keys(user, queue, filters, cursor, size + 1)))
     rows = list(session.execute(stmt.order_by(D.sort_key.desc()).limit(size + 1)).scalars())
     more = len(rows) > size
