@@ -8,22 +8,37 @@ WORKERS ?= 2
 ENV_FILE := instance/portal.env
 DEBIAN_TEST_PACKAGES := slapd ldap-utils chromium poppler-utils
 
-.PHONY: run test lint install install-dev system-deps migrate seed clean
+.PHONY: run test lint install install-dev lock lock-check system-deps migrate seed clean
+
+UV_VERSION := 0.13.8
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+# Every runtime and test dependency comes from requirements.lock, pinned with hashes: a fresh clone
+# installs exactly what was tested. The portal itself is put on the path by a .pth file (no build step,
+# nothing fetched that the lock does not pin).
+$(VENV)/.installed: requirements.lock | $(BIN)/python
+	@$(PY) scripts/lockfile.py check
+	$(BIN)/pip install -q --require-hashes -r requirements.lock
+	echo "$(CURDIR)" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/portal-source.pth"
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev]'
-	touch $(VENV)/.installed $@
-
 install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed
+
+# Refresh the lock from pyproject.toml, keeping every pin that still satisfies it.
+# `make lock UPGRADE=pyhanko` upgrades one package (and what it needs); `make lock UPGRADE=all` all of them.
+lock: | $(BIN)/python
+	$(BIN)/pip install -q "uv==$(UV_VERSION)"
+	$(BIN)/uv pip compile pyproject.toml --all-extras --generate-hashes --python-version 3.11 \
+	  --custom-compile-command "make lock" --no-header -q \
+	  $(if $(UPGRADE),$(if $(filter all,$(UPGRADE)),--upgrade,--upgrade-package $(UPGRADE))) \
+	  -o requirements.lock
+	$(PY) scripts/lockfile.py stamp
+
+lock-check:
+	@$(PY) scripts/lockfile.py check
 
 # Secrets are generated once and kept in instance/ (never committed).
 $(ENV_FILE):
@@ -69,10 +84,10 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-lint: $(VENV)/.installed-dev
+lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
-test: system-deps $(VENV)/.installed-dev lint
+test: lock-check system-deps $(VENV)/.installed lint
 	@echo "=== Bộ kiểm thử trên SQLite ==="
 	PORTAL_TEST_DATABASE=sqlite $(BIN)/pytest -p no:cacheprovider -m "not e2e"
 	@echo "=== Kiểm thử trình duyệt (Playwright, Chromium) trên SQLite ==="
