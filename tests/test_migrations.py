@@ -19,7 +19,7 @@ from portal.db import make_engine
 from portal.models import Base
 
 VERSIONS = ROOT / "migrations" / "versions"
-FILE_NAME = re.compile(r"^(?P<date>\d{8})_(?P<time>\d{4})_(?P<rev>[0-9a-z]+)_(?P<slug>[a-z0-9_]+)\.py$")
+FILE_NAME = re.compile(r"^(?P<rev>\d{4})_(?P<slug>[a-z0-9_]+)\.py$")
 
 
 def _tables(url: str) -> set[str]:
@@ -99,7 +99,7 @@ def test_there_are_migrations():
 @pytest.mark.parametrize("path", _migration_files(), ids=lambda p: p.name)
 def test_migration_file_is_named_titled_and_reversible(path):
     match = FILE_NAME.match(path.name)
-    assert match, f"{path.name} does not follow YYYYMMDD_HHMM_<rev>_<slug>.py"
+    assert match, f"{path.name} does not follow <rev>_<slug>.py (rev = four digits)"
     tree = ast.parse(path.read_text(encoding="utf-8"))
     docstring = ast.get_docstring(tree)
     assert docstring, f"{path.name} has no docstring"
@@ -126,3 +126,10 @@ def test_one_head_and_a_linear_history():
     revisions = list(script.walk_revisions())
     assert len(revisions) == len(_migration_files())
     assert revisions[-1].down_revision is None
+
+
+def test_file_names_sort_in_revision_order():
+    """Listing the folder reads the history in the order it is applied (0010 never sorts before 0001)."""
+    script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
+    applied = [rev.revision for rev in reversed(list(script.walk_revisions()))]
+    assert [FILE_NAME.match(p.name)["rev"] for p in _migration_files()] == applied
