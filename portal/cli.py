@@ -49,17 +49,36 @@ def audit_verify() -> None:
         sys.exit(1)
 
 
-@cli.command("storage-verify", help="Kiểm tra mọi tệp đã lưu còn đủ và đúng mã băm; ghi nhật ký tệp hỏng.")
+@cli.command("storage-verify", help="Kiểm tra mọi tệp đã lưu còn đủ và đúng mã băm; ghi nhật ký tệp hỏng; "
+             "báo tệp trên đĩa không thuộc bản ghi nào.")
 def storage_verify() -> None:
     broken = list(storage.scrub())
     for error in broken:
         audit.record(None, "storage.integrity_error", object_type="stored_files", object_id=error.sha256,
                      actor_name="storage-verify", details={"actual": error.actual})
         click.echo(str(error))
+    stray = list(storage.orphans())
+    base = storage.root()
+    for path in stray:
+        click.echo(f"Tệp mồ côi (không bản ghi nào tham chiếu): {path.relative_to(base)}")
+    if stray:
+        audit.record(None, "storage.orphans", object_type="stored_files", actor_name="storage-verify",
+                     details={"count": len(stray), "first": [str(p.relative_to(base)) for p in stray[:20]]})
     session.commit()
-    if broken:
+    if broken or stray:
+        click.echo(f"Tệp hỏng hoặc mất: {len(broken)}; tệp mồ côi: {len(stray)}.")
         sys.exit(1)
     click.echo("Mọi tệp đều toàn vẹn.")
+
+
+@cli.command("storage-clean", help="Xóa tệp tải lên tạm thời còn sót lại quá một ngày (chạy hằng ngày).")
+@click.option("--hours", default=24.0, show_default=True, type=click.FloatRange(min=1.0),
+              help="Chỉ xóa tệp tạm cũ hơn số giờ này (tệp mới hơn có thể đang được tải lên).")
+def storage_clean(hours: float) -> None:
+    removed = storage.clean_tmp(hours * 3600)
+    for path in removed:
+        click.echo(f"Đã xóa tệp tạm: {path.name}")
+    click.echo(f"Đã xóa {len(removed)} tệp tạm.")
 
 
 def _vietnamese_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:

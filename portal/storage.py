@@ -7,16 +7,22 @@
 - Reads recompute the hash; a file changed on disk raises ``IntegrityError`` (the web layer and
   the scrub command audit it), so a tampered signed original is never served as genuine.
 - The allowed formats are checked twice: by extension and by the content's own signature.
+- A full disk (ENOSPC, EDQUOT) raises ``StorageFull``: the web layer answers 507 "hết dung lượng lưu
+  trữ", the temporary file is removed and the request's transaction rolls back, so nothing is half-written.
+- ``clean_tmp()`` removes temporary files a killed worker left behind; ``orphans()`` lists objects on disk
+  that no row names (``portal storage-clean`` and ``portal storage-verify``).
 """
 
 from __future__ import annotations
 
 import codecs
+import errno
 import hashlib
 import io
 import os
 import re
 import tempfile
+import time
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -45,6 +51,20 @@ class StorageError(Exception):
     """A file cannot be stored or read; ``str(exc)`` is the Vietnamese message for the user."""
 
 
+class StorageFull(Exception):
+    """The storage disk (or its quota) is full. Deliberately not a ``StorageError``: those are the
+    user's fault and shown next to the field (422); this one is the server's and answers 507."""
+
+    MESSAGE = ("Hết dung lượng lưu trữ trên máy chủ: tệp chưa được lưu và thao tác chưa được thực hiện. "
+               "Hãy báo quản trị hệ thống rồi thử lại sau.")
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE)
+
+
+_FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
 class UnsupportedFileType(StorageError):
     pass
 
@@ -69,8 +89,9 @@ class FileKind:
 
 
 KINDS: dict[str, FileKind] = {
-    "txt": FileKind("text/plain; charset=utf-8", "văn bản thuần"),
-    "csv": FileKind("text/csv; charset=utf-8", "CSV"),
+    # text types without a charset: Flask adds "; charset=utf-8" when serving (one parameter, not two)
+    "txt": FileKind("text/plain", "văn bản thuần"),
+    "csv": FileKind("text/csv", "CSV"),
     "rtf": FileKind("application/rtf", "RTF"),
     "doc": FileKind("application/msword", "Word 97-2003"),
     "docx": FileKind("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Word"),
@@ -200,11 +221,12 @@ def save(stream: BinaryIO | bytes, filename: str) -> StoredFile:
     if isinstance(stream, bytes):
         stream = io.BytesIO(stream)
     limit = max_bytes()
-    tmp_dir = root() / "tmp"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-")
-    tmp = Path(tmp_name)
+    tmp: Path | None = None
     try:
+        tmp_dir = root() / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-")
+        tmp = Path(tmp_name)
         digest = hashlib.sha256()
         size = 0
         head = b""
@@ -229,8 +251,13 @@ def save(stream: BinaryIO | bytes, filename: str) -> StoredFile:
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, final)  # atomic on one file system: readers see all or nothing
         _fsync_tree(final.parent, root())
+    except OSError as exc:
+        if exc.errno in _FULL:
+            raise StorageFull() from exc
+        raise
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
     # Two people uploading the same file at the same moment both reach here: the insert ignores
     # the row the other one wrote, so neither gets an error for a file that is already safe.
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
@@ -271,3 +298,47 @@ def scrub() -> Iterator[IntegrityError]:
         actual = _hash_file(path)
         if actual != sha:
             yield IntegrityError(sha, actual)
+
+
+def clean_tmp(older_than_seconds: float = 24 * 3600) -> list[Path]:
+    """Remove temporary upload files older than the given age (a worker killed mid-upload leaves
+    one behind). Younger files may belong to an upload in progress and are kept."""
+    tmp_dir = root() / "tmp"
+    if not tmp_dir.is_dir():
+        return []
+    cutoff = time.time() - older_than_seconds
+    removed = []
+    for path in sorted(tmp_dir.iterdir()):
+        try:
+            if path.is_file() and not path.is_symlink() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:  # finished (renamed) or removed meanwhile
+            continue
+    return removed
+
+
+def orphans(batch: int = 1000) -> Iterator[Path]:
+    """Files under objects/ that no ``stored_files`` row names: left by a request that stored a file
+    and then failed, or put there by hand. Anything that is not a well-formed object path is one too."""
+    objects = root() / "objects"
+    if not objects.is_dir():
+        return
+    pending: dict[str, Path] = {}
+
+    def unknown(candidates: dict[str, Path]) -> list[Path]:
+        known = set(session.execute(
+            select(StoredFile.sha256).where(StoredFile.sha256.in_(list(candidates)))).scalars())
+        return [path for sha, path in sorted(candidates.items()) if sha not in known]
+
+    for path in sorted(p for p in objects.rglob("*") if not p.is_dir()):
+        name = path.name
+        if not _HASH_RE.fullmatch(name) or path != object_path(name):
+            yield path
+            continue
+        pending[name] = path
+        if len(pending) >= batch:
+            yield from unknown(pending)
+            pending = {}
+    if pending:
+        yield from unknown(pending)

@@ -8,11 +8,12 @@ from typing import Any
 from flask import Flask, Response, flash, redirect, render_template, request
 from flask_htmx import make_response
 from flask_login import current_user
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from portal import audit, storage
 from portal.db import session
-from portal.errors import NotAllowed, NotFound
+from portal.errors import NotAllowed, NotFound, ValidationFailed
 from portal.extensions import htmx
 
 
@@ -53,8 +54,15 @@ ERROR_TEXT = {
     405: ("Phương thức không được hỗ trợ", "Thao tác này không được hỗ trợ tại địa chỉ này."),
     413: ("Tệp quá lớn", "Tệp tải lên vượt quá giới hạn cho phép."),
     429: ("Quá nhiều yêu cầu", "Bạn thao tác quá nhanh. Vui lòng đợi một lát rồi thử lại."),
+    507: ("Hết dung lượng lưu trữ", "Hết dung lượng lưu trữ trên máy chủ. Hãy báo quản trị hệ thống."),
     500: ("Lỗi hệ thống", "Đã xảy ra lỗi ngoài ý muốn. Thao tác chưa được lưu; vui lòng thử lại hoặc báo quản trị."),
 }
+
+
+def _disk_full(exc: OperationalError) -> bool:
+    """SQLite says "database or disk is full"; PostgreSQL raises SQLSTATE 53100 (disk_full)."""
+    original = exc.orig
+    return getattr(original, "sqlstate", None) == "53100" or "disk is full" in str(original)
 
 
 def _actor() -> Any:
@@ -86,6 +94,12 @@ def init_app(app: Flask) -> None:
         session.rollback()
         return _error_page(404, ERROR_TEXT[404][0], ERROR_TEXT[404][1])
 
+    @app.errorhandler(ValidationFailed)
+    def _invalid(exc: ValidationFailed):  # type: ignore[no-untyped-def]
+        # what no form showed: a malformed query parameter (portal.params) or an unreadable request
+        session.rollback()
+        return _error_page(422, "Dữ liệu không hợp lệ", str(exc))
+
     @app.errorhandler(storage.IntegrityError)
     def _integrity(exc: storage.IntegrityError):  # type: ignore[no-untyped-def]
         session.rollback()
@@ -93,6 +107,21 @@ def init_app(app: Flask) -> None:
                      details={"actual": exc.actual, "path": request.path})
         session.commit()  # the 500 answer would otherwise roll the record back
         return _error_page(500, "Tệp không toàn vẹn", str(exc))
+
+    @app.errorhandler(storage.StorageFull)
+    def _storage_full(exc: storage.StorageFull):  # type: ignore[no-untyped-def]
+        session.rollback()  # the row that would name the file never exists; save() removed the temp file
+        app.logger.error("Hết dung lượng lưu trữ tại %s (%s)", app.config["STORAGE_DIR"], request.path)
+        return _error_page(507, ERROR_TEXT[507][0], str(exc))
+
+    @app.errorhandler(OperationalError)
+    def _database_error(exc: OperationalError):  # type: ignore[no-untyped-def]
+        """A full disk under the database answers like a full storage disk; anything else stays a 500."""
+        if not _disk_full(exc):
+            raise exc  # not ours: the usual 500 path (and propagation under tests) stays as it was
+        session.rollback()
+        app.logger.error("Hết dung lượng đĩa của cơ sở dữ liệu (%s)", request.path)
+        return _error_page(507, ERROR_TEXT[507][0], storage.StorageFull.MESSAGE)
 
     @app.errorhandler(500)
     def _server_error(exc: Exception):  # type: ignore[no-untyped-def]
