@@ -2,7 +2,7 @@
 nothing half-written; ``portal storage-clean`` removes old temporary files; ``portal storage-verify``
 reports objects no row names; text files are served with one charset parameter.
 
-The full disk is a real one where the machine allows it: a 1 MB tmpfs the test mounts (root on these
+The full disk is a real one where the machine allows it: a 256 KB tmpfs the test mounts (root on these
 machines). Elsewhere ENOSPC is injected where the kernel would raise it.
 """
 
@@ -30,7 +30,7 @@ from portal.storage import StoredFile
 from tests.conftest import TEST_SETTINGS
 from tests.incoming_fixtures import PDF, metadata
 
-MB = 1024 * 1024
+DISK = 256 * 1024
 FULL_TEXT = "Hết dung lượng lưu trữ"
 
 
@@ -44,11 +44,11 @@ def _files(root: Path) -> list[Path]:
 
 @pytest.fixture
 def small_disk(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """STORAGE_DIR on a 1 MB tmpfs; if mounting is not allowed here, a directory whose writes fail
-    with ENOSPC once 1 MB has been written (the same errno the kernel gives)."""
+    """STORAGE_DIR on a 256 KB tmpfs; if mounting is not allowed here, a directory whose writes fail
+    with ENOSPC once 256 KB have been written (the same errno the kernel gives)."""
     root = tmp_path / "full"
     root.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(root)],
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(root)],
                              capture_output=True, check=False).returncode == 0
     if not mounted:
         real_fdopen = os.fdopen
@@ -58,7 +58,7 @@ def small_disk(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
 
             def write(self, data):  # type: ignore[no-untyped-def]
                 FillingFile.written += len(data)
-                if FillingFile.written > MB:
+                if FillingFile.written > DISK:
                     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
                 return super().write(data)
 
@@ -71,7 +71,8 @@ def small_disk(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
         subprocess.run(["umount", str(root)], check=False)
 
 
-def big_pdf(size: int = 2 * MB) -> bytes:
+def big_pdf(size: int = 400 * 1024) -> bytes:
+    """Larger than the disk, smaller than what Werkzeug spools to a temporary file of its own (500 KB)."""
     return PDF + b"%" + b"0" * size
 
 
@@ -87,6 +88,32 @@ def test_save_on_a_full_disk_raises_storage_full_and_leaves_nothing(db, small_di
     # once there is room again, the same file is stored normally
     row = storage.save(PDF, "nho.pdf")
     assert storage.read(row.sha256) == PDF
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT], ids=["ENOSPC", "EDQUOT"])
+def test_a_full_disk_or_quota_at_fsync_is_storage_full_too(db, store_dir, monkeypatch, code):
+    def full(_fd: int) -> None:
+        raise OSError(code, os.strerror(code))
+    monkeypatch.setattr(storage.os, "fsync", full)
+    with pytest.raises(storage.StorageFull):
+        storage.save(PDF, "qd.pdf")
+    assert _files(store_dir) == []
+
+
+def test_other_os_errors_are_not_called_a_full_disk(db, store_dir, monkeypatch):
+    def broken(_fd: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+    monkeypatch.setattr(storage.os, "fsync", broken)
+    with pytest.raises(OSError, match=os.strerror(errno.EIO)) as caught:
+        storage.save(PDF, "qd.pdf")
+    assert not isinstance(caught.value, storage.StorageFull)
+    assert caught.value.errno == errno.EIO
+
+
+@pytest.fixture
+def store_dir(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setitem(app.config, "STORAGE_DIR", str(tmp_path / "storage"))
+    return tmp_path / "storage"
 
 
 def test_a_full_disk_is_not_a_user_error():
