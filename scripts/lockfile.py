@@ -20,8 +20,8 @@ LOCK = ROOT / "requirements.lock"
 MARK = "# pyproject-dependencies-sha256: "
 
 
-def fingerprint() -> str:
-    project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
+def fingerprint(pyproject: Path = PYPROJECT) -> str:
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
     declared = {
         "requires-python": project.get("requires-python", ""),
         "dependencies": sorted(project.get("dependencies", [])),
@@ -30,20 +30,20 @@ def fingerprint() -> str:
     return hashlib.sha256(json.dumps(declared, sort_keys=True).encode()).hexdigest()
 
 
-def stamp() -> int:
-    lines = [line for line in LOCK.read_text(encoding="utf-8").splitlines() if not line.startswith(MARK)]
-    lines.insert(0, MARK + fingerprint())
-    LOCK.write_text("\n".join(lines) + "\n", encoding="utf-8")
+def stamp(pyproject: Path = PYPROJECT, lock: Path = LOCK) -> int:
+    lines = [line for line in lock.read_text(encoding="utf-8").splitlines() if not line.startswith(MARK)]
+    lines.insert(0, MARK + fingerprint(pyproject))
+    lock.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return 0
 
 
-def check() -> int:
-    if not LOCK.exists():
+def check(pyproject: Path = PYPROJECT, lock: Path = LOCK) -> int:
+    if not lock.exists():
         print("Thiếu requirements.lock: chạy `make lock`.", file=sys.stderr)
         return 1
-    recorded = next((ln[len(MARK):].strip() for ln in LOCK.read_text(encoding="utf-8").splitlines()
+    recorded = next((ln[len(MARK):].strip() for ln in lock.read_text(encoding="utf-8").splitlines()
                      if ln.startswith(MARK)), None)
-    if recorded != fingerprint():
+    if recorded != fingerprint(pyproject):
         print("requirements.lock đã cũ so với pyproject.toml: chạy `make lock` rồi commit cả hai tệp.",
               file=sys.stderr)
         return 1
