@@ -32,7 +32,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_PATH="/",
         REMEMBER_COOKIE_DURATION=0,
-        RATELIMIT_STORAGE_URI=app.config["RATELIMIT_STORAGE_URI"],
     )
 
     from portal import db, web
@@ -45,7 +44,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _init_login(app, login_manager)
     web.init_app(app)
     _register_blueprints(app)
-    _init_limits(app)
     _register_template_helpers(app)
 
     from portal.cli import cli
@@ -72,29 +70,6 @@ def _init_login(app: Flask, login_manager: Any) -> None:
         target = request.full_path.rstrip("?") if request.method == "GET" else request.headers.get(
             "HX-Current-URL", url_for("main.dashboard"))
         return client_redirect(login_url("auth.login", next_url=target))
-
-
-def _init_limits(app: Flask) -> None:
-    """Sign-in attempts per client address (SPEC §13.3: 10 a minute, 100 an hour). One limiter per
-    app, kept in memory unless PORTAL_RATELIMIT_STORAGE_URI names a shared store (redis://) for
-    several servers. Only failed attempts are counted: a whole office signing in at 8 o'clock
-    from behind one address is not an attack."""
-    from flask_limiter import Limiter
-
-    limiter = Limiter(lambda: request_address(), app=app, storage_uri=app.config["RATELIMIT_STORAGE_URI"],
-                      enabled=bool(app.config.get("RATELIMIT_ENABLED", True)), headers_enabled=False)
-    app.view_functions["auth.login"] = limiter.limit(
-        lambda: app.config["RATELIMIT_LOGIN"], methods=["POST"],
-        deduct_when=lambda response: response.status_code != 303,
-        error_message="Đăng nhập sai quá nhiều lần từ máy này. Vui lòng đợi ít phút rồi thử lại.",
-    )(app.view_functions["auth.login"])
-    app.extensions["portal_limiter"] = limiter
-
-
-def request_address() -> str:
-    from flask import request
-
-    return request.remote_addr or "unknown"
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -79,9 +79,11 @@ DEFAULTS: dict[str, Any] = {
     "LOCKOUT_ATTEMPTS": 5,
     "LOCKOUT_WINDOW_MINUTES": 15,
     "LOCKOUT_MINUTES": 30,  # 0 = until IT unlocks
-    "RATELIMIT_LOGIN": "10 per minute; 100 per hour",  # per client address
+    "RATELIMIT_LOGIN": "10 per minute; 100 per hour",  # failed sign-ins per client address
     "RATELIMIT_ENABLED": True,
-    "RATELIMIT_STORAGE_URI": "memory://",  # redis://host:6379 when several servers share the limits
+    # Redis for everything that uses it (today: the failed sign-ins per address); empty = the database
+    "REDIS_URL": "",
+    "REDIS_PREFIX": "qlvb:",  # prefix of every Redis key, so several portals can share one server
     # Local account that may sign in when the directory is down; every use is audited.
     "BREAK_GLASS_USERNAME": "",
     # --- Sessions, SPEC §13.3
@@ -154,10 +156,11 @@ def check(settings: dict[str, Any]) -> None:
 def _check_accounts(settings: dict[str, Any]) -> None:
     """A half-configured directory or an impossible password policy stops start-up with the key's
     name, instead of failing at the first sign-in."""
-    from portal.auth import directory, policy
+    from portal.auth import directory, policy, throttle
 
     try:
         policy.settings_from(settings)
+        throttle.parse(str(settings.get("RATELIMIT_LOGIN", "")))
         if settings.get("LDAP_URL"):
             directory.DirectorySettings.from_config(settings)
     except ValueError as exc:

@@ -64,7 +64,7 @@ def test_wrong_password_and_unknown_user_look_the_same(client, db, factory):
     unknown = _post_login(client, "khong.ton.tai", "sai-mat-khau-123")
     assert wrong.status_code == unknown.status_code == 422
     wrong_body, unknown_body = wrong.get_data(as_text=True), unknown.get_data(as_text=True)
-    assert BAD_CREDENTIALS == "Tên đăng nhập hoặc mật khẩu không đúng."
+    assert BAD_CREDENTIALS == "Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đang tạm khóa."
     assert BAD_CREDENTIALS in wrong_body
     assert (_without_volatile_parts(wrong_body, person.username)
             == _without_volatile_parts(unknown_body, "khong.ton.tai"))

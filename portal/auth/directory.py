@@ -40,19 +40,26 @@ Passwords are never logged nor put in an exception.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
-import math
 import re
+import secrets
 import ssl
 import uuid
 import warnings
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from portal.auth.directory_ppolicy import (  # re-exported: callers and tests name them here
+    POLICY_MESSAGE,
+    PPOLICY_ERRORS,
+    PPOLICY_OID,
+    REFUSED_MESSAGE,
+    WRONG_OLD_MESSAGE,
+)
+from portal.auth.directory_ppolicy import ppolicy_error as _ppolicy_error
+from portal.auth.directory_settings import DirectorySettings, Settings
 from portal.text import fold, nfc
 
 with warnings.catch_warnings():
@@ -65,12 +72,8 @@ with warnings.catch_warnings():
 log = logging.getLogger(__name__)
 
 UNAVAILABLE_MESSAGE = "Không kết nối được máy chủ danh bạ. Vui lòng thử lại sau hoặc liên hệ quản trị."
-WRONG_OLD_MESSAGE = "Mật khẩu hiện tại không đúng."
 
 USERNAME = re.compile(r"[a-z0-9._-]{1,64}")
-LOOPBACK_NAMES = ("localhost",)
-KINDS = ("openldap", "ad")
-PPOLICY_OID = "1.3.6.1.4.1.42.2.27.8.5.1"  # draft-behera-ldap-password-policy request/response control
 
 # LDAP result codes (RFC 4511 §4.1.9)
 SUCCESS = 0
@@ -86,19 +89,6 @@ UNAVAILABLE = 52
 UNWILLING_TO_PERFORM = 53
 OTHER = 80
 UNAVAILABLE_CODES = frozenset({TIME_LIMIT_EXCEEDED, ADMIN_LIMIT_EXCEEDED, BUSY, UNAVAILABLE, OTHER})
-
-# ppolicy response control errors → (reason, message)
-PPOLICY_ERRORS = {
-    1: ("locked", "Tài khoản đang bị khóa trong hệ thống danh bạ. Vui lòng liên hệ quản trị."),
-    3: ("not_allowed", "Hệ thống danh bạ không cho phép tài khoản này tự đổi mật khẩu. Vui lòng liên hệ quản trị."),
-    4: ("wrong_old", WRONG_OLD_MESSAGE),
-    5: ("quality", "Mật khẩu mới chưa đủ độ phức tạp theo chính sách mật khẩu của hệ thống danh bạ."),
-    6: ("too_short", "Mật khẩu mới quá ngắn theo chính sách mật khẩu của hệ thống danh bạ."),
-    7: ("too_young", "Mật khẩu vừa được đổi gần đây; chính sách của hệ thống danh bạ chưa cho phép đổi lại."),
-    8: ("history", "Mật khẩu mới trùng với một mật khẩu đã dùng gần đây. Vui lòng chọn mật khẩu khác."),
-}
-POLICY_MESSAGE = "Hệ thống danh bạ không chấp nhận mật khẩu mới vì không đáp ứng chính sách mật khẩu."
-REFUSED_MESSAGE = "Hệ thống danh bạ từ chối đổi mật khẩu. Vui lòng liên hệ quản trị."
 
 
 class DirectoryUnavailable(Exception):
@@ -129,120 +119,6 @@ class DirectoryPerson:
     title: str | None
     unit: str | None
 
-
-def _flag(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-@dataclass(frozen=True)
-class DirectorySettings:
-    urls: tuple[str, ...] = ()
-    start_tls: bool = False
-    ca_file: str = ""
-    bind_dn: str = ""
-    bind_password: str = field(default="", repr=False)
-    user_base: str = ""
-    user_filter: str = "(uid={username})"
-    attr_id: str = "entryUUID"
-    attr_username: str = "uid"
-    attr_name: str = "cn"
-    attr_email: str = "mail"
-    attr_title: str = "title"
-    attr_unit: str = "ou"
-    timeout: int = 5
-    kind: str = "openldap"
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> DirectorySettings:
-        """Build and check the settings; ValueError names the ``PORTAL_LDAP_*`` key at fault."""
-        urls = tuple(str(config.get("LDAP_URL") or "").split())
-        start_tls = _flag(config.get("LDAP_START_TLS", False))
-        try:
-            timeout = max(1, math.ceil(float(config.get("LDAP_TIMEOUT", 5))))
-        except (TypeError, ValueError) as exc:
-            raise ValueError("PORTAL_LDAP_TIMEOUT phải là số giây (số nguyên dương).") from exc
-        settings = cls(
-            urls=urls,
-            start_tls=start_tls,
-            ca_file=str(config.get("LDAP_CA_FILE") or ""),
-            bind_dn=str(config.get("LDAP_BIND_DN") or ""),
-            bind_password=str(config.get("LDAP_BIND_PASSWORD") or ""),
-            user_base=str(config.get("LDAP_USER_BASE") or ""),
-            user_filter=str(config.get("LDAP_USER_FILTER") or "(uid={username})"),
-            attr_id=str(config.get("LDAP_ATTR_ID") or "entryUUID"),
-            attr_username=str(config.get("LDAP_ATTR_USERNAME") or "uid"),
-            attr_name=str(config.get("LDAP_ATTR_NAME") or "cn"),
-            attr_email=str(config.get("LDAP_ATTR_EMAIL") or "mail"),
-            attr_title=str(config.get("LDAP_ATTR_TITLE") or "title"),
-            attr_unit=str(config.get("LDAP_ATTR_UNIT") or "ou"),
-            timeout=timeout,
-            kind=str(config.get("LDAP_KIND") or "openldap").strip().lower(),
-        )
-        if settings.enabled:
-            settings._check()
-        return settings
-
-    def _check(self) -> None:
-        for url in self.urls:
-            parts = urlsplit(url)
-            if parts.scheme not in ("ldap", "ldaps") or not parts.hostname:
-                raise ValueError(
-                    f"PORTAL_LDAP_URL phải có dạng ldap://máy-chủ:389 hoặc ldaps://máy-chủ:636 (đang là {url!r})."
-                )
-            try:
-                parts.port  # noqa: B018 - urlsplit checks the port only when asked
-            except ValueError as exc:
-                raise ValueError(f"PORTAL_LDAP_URL có cổng không hợp lệ: {url!r}.") from exc
-            if parts.path not in ("", "/") or parts.query or parts.fragment:
-                raise ValueError(f"PORTAL_LDAP_URL chỉ gồm giao thức, máy chủ và cổng (đang là {url!r}).")
-            if parts.scheme == "ldap" and not self.start_tls and not _is_loopback(parts.hostname):
-                raise ValueError(
-                    f"Kết nối danh bạ tới {parts.hostname} không được mã hóa: đặt PORTAL_LDAP_START_TLS=true "
-                    "hoặc dùng ldaps:// trong PORTAL_LDAP_URL (mật khẩu không bao giờ đi qua mạng dạng rõ)."
-                )
-        if self.ca_file and not Path(self.ca_file).is_file():
-            raise ValueError(f"PORTAL_LDAP_CA_FILE không tồn tại: {self.ca_file}.")
-        if "{username}" not in self.user_filter:
-            raise ValueError("PORTAL_LDAP_USER_FILTER phải chứa {username}, ví dụ (uid={username}).")
-        try:
-            probe = self.user_filter.format(username="x")
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError("PORTAL_LDAP_USER_FILTER chỉ được chứa một chỗ đặt {username}.") from exc
-        if not (probe.startswith("(") and probe.endswith(")")):
-            raise ValueError("PORTAL_LDAP_USER_FILTER phải là một bộ lọc LDAP trong ngoặc, ví dụ (uid={username}).")
-        if not self.user_base:
-            raise ValueError("Thiếu PORTAL_LDAP_USER_BASE (nhánh chứa tài khoản người dùng).")
-        if not self.bind_dn or not self.bind_password:
-            raise ValueError("Thiếu PORTAL_LDAP_BIND_DN hoặc PORTAL_LDAP_BIND_PASSWORD (tài khoản dịch vụ chỉ đọc).")
-        if self.kind not in KINDS:
-            raise ValueError(f"PORTAL_LDAP_KIND phải là openldap hoặc ad (đang là {self.kind!r}).")
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.urls)
-
-    @property
-    def encrypted(self) -> bool:
-        return self.start_tls or all(url.lower().startswith("ldaps://") for url in self.urls)
-
-    @property
-    def attributes(self) -> list[str]:
-        names = [self.attr_id, self.attr_username, self.attr_name, self.attr_email, self.attr_title, self.attr_unit]
-        return list(dict.fromkeys(names))
-
-
-Settings = DirectorySettings | Mapping[str, Any]
 
 
 def _settings(settings: Settings) -> DirectorySettings:
@@ -451,7 +327,11 @@ def _find_one(conn: ldap3.Connection, settings: DirectorySettings, username: str
 
 def authenticate(settings: Settings, username: str, password: str) -> DirectoryPerson | None:
     """The person if ``password`` is theirs; None for an unknown, ambiguous or refused sign-in.
-    Raises DirectoryUnavailable when the directory cannot answer."""
+    Raises DirectoryUnavailable when the directory cannot answer.
+
+    A name the directory does not know still costs a bind, as a decoy DN that cannot exist: the
+    search and the second connection are most of a sign-in's time, so an unknown name and a known
+    one with a wrong password take the same time and load (SPEC §13.3)."""
     if not isinstance(password, str) or not password.strip():
         return None  # before any network traffic: an empty password would be an unauthenticated bind
     if not valid_username(username):
@@ -460,8 +340,27 @@ def authenticate(settings: Settings, username: str, password: str) -> DirectoryP
     with _service(config) as conn:
         person = _find_one(conn, config, username)
     if person is None:
+        _bind_as(config, _decoy_dn(config), password)
         return None
     return person if _bind_as(config, person.dn, password) else None
+
+
+def probe(settings: Settings, username: str) -> None:
+    """The network work of a failed :func:`authenticate`, with no bind as anybody: the search for
+    ``username`` and a bind as a decoy DN. For sign-ins the portal refuses on its own (a wrong local
+    password, a locked account): they then answer as slowly as a directory refusal, and an outage
+    raises DirectoryUnavailable for them too, so every failure looks alike. Never binds as the
+    person found, whose directory lockout counter must not move."""
+    config = _settings(settings)
+    with _service(config) as conn:
+        if valid_username(username):
+            _find_one(conn, config, username)
+    _bind_as(config, _decoy_dn(config), secrets.token_urlsafe(16))
+
+
+def _decoy_dn(settings: DirectorySettings) -> str:
+    """A DN under the user base that no entry has: its bind is refused like a wrong password (49)."""
+    return f"cn=portal-decoy-{secrets.token_hex(8)},{settings.user_base}"
 
 
 def _bind_as(settings: DirectorySettings, dn: str, password: str) -> bool:
@@ -596,35 +495,3 @@ def _raise_for_refusal(conn: ldap3.Connection, dn: str) -> None:
     if code == INSUFFICIENT_ACCESS:
         raise PasswordRejected(PPOLICY_ERRORS[3][1], reason="not_allowed")
     raise PasswordRejected(REFUSED_MESSAGE, reason="refused")
-
-
-def _ppolicy_error(controls: Any) -> int | None:
-    """The ``error`` field of a PasswordPolicyResponseValue (draft-behera §6.2):
-    SEQUENCE { warning [0] ... OPTIONAL, error [1] ENUMERATED OPTIONAL }, BER-encoded."""
-    if not isinstance(controls, Mapping) or PPOLICY_OID not in controls:
-        return None
-    value = (controls[PPOLICY_OID] or {}).get("value")
-    if not isinstance(value, bytes | bytearray) or len(value) < 2 or value[0] != 0x30:
-        return None
-    try:
-        body, _ = _ber_value(bytes(value), 0)
-        position = 0
-        while position < len(body):
-            tag = body[position]
-            content, position = _ber_value(body, position)
-            if tag == 0x81 and content:  # [1] IMPLICIT ENUMERATED
-                return int.from_bytes(content, "big")
-    except IndexError:
-        log.warning("Control ppolicy trong câu trả lời của danh bạ không đọc được")
-    return None
-
-
-def _ber_value(data: bytes, position: int) -> tuple[bytes, int]:
-    """(content, position after it) of the BER element whose tag is at ``position``."""
-    length = data[position + 1]
-    start = position + 2
-    if length & 0x80:
-        octets = length & 0x7F
-        length = int.from_bytes(data[start:start + octets], "big")
-        start += octets
-    return data[start:start + length], start + length

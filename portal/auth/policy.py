@@ -171,8 +171,37 @@ def _username_tokens(username: str) -> list[str]:
     return [t for t in dict.fromkeys(tokens) if len(t) >= MIN_PART]
 
 
+def _username_whole(username: str) -> list[str]:
+    compact = _compact(fold(username))
+    return [compact] if len(compact) >= MIN_PART else []
+
+
 # the conventional middle names (Văn for men, Thị for women) say nothing about the person
 NAME_MARKERS = frozenset({"van", "thi"})
+
+# From this length on a password is a passphrase: a single syllable of the person's name or
+# username, most of which are everyday words on their own (thu "autumn", anh, hoa "flower"), no
+# longer refuses it; the name as a whole and its usual written forms still do.
+PASSPHRASE_LENGTH = 20
+
+
+def _name_forms(full_name: str) -> list[str]:
+    """"Nguyễn Thị Thu": nguyenthithu, nguyenthu, thunguyen, ntthu (initials + given name), thunt,
+    ttnguyen (initials + surname). Refused anywhere in any password."""
+    parts = _parts(fold(full_name))
+    if len(parts) < 2:
+        return []
+    family, given, middle = parts[0], parts[-1], parts[1:-1]
+    initials = "".join(p[0] for p in parts[:-1])
+    forms = ["".join(parts), family + given, given + family, initials + given, given + initials,
+             "".join(p[0] for p in [*middle, given]) + family]
+    return [f for f in dict.fromkeys(forms) if len(f) >= MIN_PART]
+
+
+def _name_syllables(full_name: str) -> list[str]:
+    """The syllables themselves (given name, surname, middle names but Văn/Thị): refused only in a
+    password shorter than a passphrase."""
+    return [p for p in dict.fromkeys(_parts(fold(full_name))) if p not in NAME_MARKERS and len(p) >= MIN_PART]
 
 
 def _name_tokens(full_name: str) -> list[str]:
@@ -279,6 +308,23 @@ def is_simple_shape(password: str) -> bool:
     return any(shape.fullmatch(password) for shape in _SIMPLE_SHAPES)
 
 
+_RUNS = re.compile(r"[^\W\d_]+|\d+|[\W_]+")
+
+
+def is_word_and_number(password: str, context_words: Iterable[str] = ()) -> bool:
+    """One word, a number of at most six digits and at most three symbols, in any order:
+    Ubnd@2026!, Admin@2026!, !2026Hanoi#, Matkhau@2026!. The word is short (six letters at most) or
+    one of the context words; the shapes above miss a second group of symbols."""
+    runs = _RUNS.findall(password)
+    words = [run for run in runs if not run[0].isdigit() and run[0].isalnum()]
+    digits = sum(len(run) for run in runs if run.isdigit())
+    symbols = len(password) - digits - sum(len(word) for word in words)
+    if len(words) != 1 or not 1 <= digits <= 6 or symbols > 3:
+        return False
+    word = fold(words[0])
+    return len(word) <= 6 or word in set(context_words)
+
+
 def strength(password: str, user_inputs: Iterable[str] = ()) -> int:
     """zxcvbn score 0..4 of the first 100 characters."""
     sample = password[:ZXCVBN_MAX]
@@ -346,19 +392,22 @@ def check(password: str, context: Context, settings: PolicySettings = PolicySett
     if is_common(pw):
         problems.append(MSG_COMMON)
 
-    # 4. the person's own context, compared without diacritics or case
+    # 4. the person's own context, compared without diacritics or case; in a passphrase only the
+    # whole username and name forms, not a syllable that is an everyday word on its own
     folded = fold(pw)
     haystacks = (folded, _compact(folded))
+    passphrase = len(pw) >= PASSPHRASE_LENGTH
     for tokens, message in (
-        (_username_tokens(context.username), MSG_USERNAME),
-        (_name_tokens(context.full_name), MSG_NAME),
+        (_username_whole(context.username) if passphrase else _username_tokens(context.username), MSG_USERNAME),
+        ([*_name_forms(context.full_name), *([] if passphrase else _name_syllables(context.full_name))], MSG_NAME),
         (_organisation_tokens(context.organisation_names), MSG_ORGANISATION),
     ):
         if any(token in hay for token in tokens for hay in haystacks):
             problems.append(message)
 
-    # 5. guessable shapes: zxcvbn with the context words, and the word@year shape explicitly
-    if is_simple_shape(pw) or strength(pw, _user_inputs(context, settings)) < settings.min_strength:
+    # 5. guessable shapes: zxcvbn with the context words, and word + year + symbols explicitly
+    if (is_simple_shape(pw) or is_word_and_number(pw, settings.context_words)
+            or strength(pw, _user_inputs(context, settings)) < settings.min_strength):
         problems.append(MSG_SIMPLE)
 
     # 6. the current password and the last N

@@ -13,7 +13,7 @@ from portal.errors import ValidationFailed
 from portal.web import client_redirect, flash_ok, render
 
 # pages a person who must change their password may still reach
-OPEN_WHILE_CHANGE_FORCED = frozenset({"auth.change_password", "auth.logout", "auth.keepalive",
+OPEN_WHILE_CHANGE_FORCED = frozenset({"auth.change_password", "auth.logout", "auth.logout_everywhere", "auth.keepalive",
                                       "auth.report_compromise", "static", "main.healthz"})
 
 
@@ -40,11 +40,13 @@ def login():
     if form.validate_on_submit():
         try:
             user, _token = services.sign_in(form.username.data, form.password.data, client())
+        except services.Throttled as exc:
+            error, status = str(exc), 429
         except services.NotProvisioned as exc:
             return render("auth/not_provisioned.html", status=403, message=str(exc))
         except services.DirectoryDown as exc:
-            # nothing was counted against the person; the audit row of the outage must survive
-            # the 503, which otherwise rolls the transaction back
+            # the audit rows (and a wrong local password's count) must survive the 503, which
+            # otherwise rolls the transaction back
             keep_on_error()
             error, status = str(exc), 503
         except services.SignInFailed as exc:
@@ -65,6 +67,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    """"Đăng xuất": this session only."""
     if not EmptyForm().validate_on_submit():
         abort(400)
     services.sign_out(current_user)
@@ -73,7 +76,20 @@ def logout():
     return client_redirect(url_for("auth.login"))
 
 
-@bp.post("/position/<int:position_id>")
+@bp.post("/dang-xuat-moi-thiet-bi")
+@login_required
+def logout_everywhere():
+    """"Đăng xuất khỏi mọi thiết bị": every session of this person, this one included."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    ended = services.sign_out_everywhere(current_user)
+    logout_user()
+    session.clear()
+    flash(f"Đã đăng xuất khỏi mọi thiết bị ({ended} phiên).", "info")
+    return client_redirect(url_for("auth.login"))
+
+
+@bp.post("/position/<id:position_id>")
 @login_required
 def switch_position(position_id: int):
     if not EmptyForm().validate_on_submit():

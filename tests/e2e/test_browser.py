@@ -173,7 +173,7 @@ def test_clerk_signs_in_and_pages_change_through_hx_boost(browser: Browser, live
         expect(heading(page)).to_contain_text("Xin chào")
 
         # Signing out is a boosted form post answered by HX-Redirect: a real page load, to the login page.
-        page.get_by_role("button", name="Đăng xuất").click()
+        page.get_by_role("button", name="Đăng xuất", exact=True).click()
         expect(page).to_have_url(f"{live_server}/auth/login")
         expect(heading(page)).to_have_text("Đăng nhập")
 
