@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
+from flask_babel import LazyString
 
 from portal import config
 
@@ -100,6 +101,7 @@ def _register_template_helpers(app: Flask) -> None:
     from portal.documents.numbering import display as number_display
     from portal.navigation import navigation
 
+    from portal.orgs import province
     nav.init_app(app)
     app.jinja_env.filters["date_vn"] = timeutil.format_date
     app.jinja_env.filters["datetime_vn"] = timeutil.format_datetime
@@ -107,5 +109,12 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["urgency"] = lambda value: Urgency(int(value or 0)).label
 
     @app.context_processor
+    def _province_name() -> str:
+        """Read from the root organisation's row at most once per request, and only by pages that
+        show it (fragments don't)."""
+        if "province_name" not in g:
+            g.province_name = province.province_name(app.config.get("PROVINCE_NAME"))
+        return str(g.province_name)
+
     def _globals() -> dict[str, Any]:
-        return {"empty_form": EmptyForm, "navigation": navigation, "province_name": app.config["PROVINCE_NAME"]}
+        return {"empty_form": EmptyForm, "navigation": navigation, "province_name": LazyString(_province_name)}

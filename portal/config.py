@@ -32,11 +32,14 @@ DEFAULTS: dict[str, Any] = {
     # Number of reverse proxies in front of the portal whose X-Forwarded-For is trusted; 0 = none.
     # Audit rows and throttling use the client address, never a proxy's.
     "TRUSTED_PROXIES": 0,
-    "PROVINCE_NAME": "Tỉnh Hà Nam",
-    "PLACE_NAME": "Hà Nam",
+    # The header's province and the địa danh of the date line stamped at issuance come from the root
+    # organisation's row ("Ủy ban nhân dân tỉnh Ninh Bình" → "Tỉnh Ninh Bình", "Ninh Bình, ngày …");
+    # these only override it (portal/orgs/province.py). Empty = the row decides.
+    "PROVINCE_NAME": "",
+    "PLACE_NAME": "",
     # seconds a person's menu badges and queue counts are reused in a worker (0 = count every page);
     # their own changes refresh them at once, other people's within this time
-    "NAV_COUNT_SECONDS": 30,  # địa danh of the date line stamped at issuance ("Hà Nam, ngày … tháng … năm …")
+    "NAV_COUNT_SECONDS": 30,
     # --- Signatures, SPEC §7. The development PKI signs with keys kept under PKI_DIR, encrypted with
     # PKI_PASSPHRASE (`flask portal pki init-demo`); never for real documents. SIGNING_TRUST_ROOTS:
     # space-separated PEM/DER files of the roots that validate signatures (NEAC, Ban Cơ yếu).

@@ -118,7 +118,7 @@ class FreshRequestClient(FlaskClient):
 
     def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         if has_app_context():
-            for name in ("_login_user", "incoming_counts", "draft_counts"):  # per-request values
+            for name in ("_login_user", "incoming_counts", "draft_counts", "province_name"):  # per-request values
                 g.pop(name, None)
         return super().open(*args, **kwargs)
 

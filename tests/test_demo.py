@@ -1,21 +1,23 @@
-"""The demo province: built through the services, idempotent, a person in every role, the
-published accounts sign in, and its books number 1..n like real ones."""
+"""The demo province: tỉnh Ninh Bình of the two-level model, built through the services, idempotent,
+a person in every role, every published account signs in, its books number 1..n like real ones, and
+the header and the date line name the province its own row names."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal import demo
+from portal import config, demo
 from portal.audit import AuditEntry
 from portal.auth.models import Position, PositionRole, Role, User
+from portal.demo.documents import FOUNDED
 from portal.documents.models import (
     Channel,
     DocumentType,
@@ -26,10 +28,16 @@ from portal.documents.models import (
     RegisterCounter,
     Urgency,
 )
+from portal.drafts import signatures
+from portal.errors import ValidationFailed
+from portal.orgs import services as orgs
 from portal.orgs.models import Organisation, OrgKind
+from portal.signing import pdfsign
+from portal.text import fold
 from portal.timeutil import local_year
 
 DEMO_MD = Path(__file__).resolve().parents[1] / "docs" / "DEMO.md"
+README = Path(__file__).resolve().parents[1] / "README.md"
 ORGANISATION_ROLES = {Role.CLERK, Role.OFFICER, Role.UNIT_HEAD, Role.AGENCY_LEADER, Role.FORMAT_CHECKER,
                       Role.ARCHIVIST, Role.SCHEDULE_EDITOR, Role.ORG_ADMIN}
 # README, docs and the browser test publish these; they must not drift
@@ -59,13 +67,13 @@ def test_seed_builds_the_province_once(db):
     assert demo.database_is_empty()
     first = demo.seed()
     assert not demo.database_is_empty()
-    assert first.startswith("Đã tạo dữ liệu mẫu tỉnh Hà Nam")
+    assert first.startswith("Đã tạo dữ liệu mẫu tỉnh Ninh Bình")
     assert f"{len(demo.ACCOUNTS)} tài khoản" in first
     before = _counts(db)
 
     second = demo.seed()
 
-    assert second == "Dữ liệu mẫu tỉnh Hà Nam đã có đủ; không tạo thêm gì."
+    assert second == "Dữ liệu mẫu tỉnh Ninh Bình đã có đủ; không tạo thêm gì."
     assert _counts(db) == before
     assert 30 <= before["OutgoingDocument"] + before["IncomingDocument"] <= 50
 
@@ -83,10 +91,10 @@ def test_seed_demo_command(app, db):
 
 def test_tree_and_identifiers(db, seeded):
     by_code = {o.organ_id: o for o in db.execute(select(Organisation)).scalars() if o.organ_id}
-    root = by_code["H35"]
+    root = by_code["H99"]
     assert (root.name, root.short_name, root.kind, root.legacy_organ_id, root.parent_id) == (
-        "Ủy ban nhân dân tỉnh Hà Nam", "UBND", OrgKind.PEOPLE_COMMITTEE, "000.00.00.H35", None)
-    assert (by_code["H35.01"].short_name, by_code["H35.01"].legacy_organ_id) == ("VP", "000.00.01.H35")
+        "Ủy ban nhân dân tỉnh Ninh Bình", "UBND", OrgKind.PEOPLE_COMMITTEE, "000.00.00.H99", None)
+    assert (by_code["H99.01"].short_name, by_code["H99.01"].legacy_organ_id) == ("VP", "000.00.01.H99")
     for spec in demo.ORGANISATIONS[1:]:
         org = by_code[spec.organ_id]
         assert org.parent_id == root.id
@@ -240,3 +248,140 @@ def test_all_names_are_nfc(db, seeded):
             assert value is None or unicodedata.is_normalized("NFC", value), value
     for account in demo.ACCOUNTS:
         assert unicodedata.is_normalized("NFC", account.full_name + account.title + account.organisation)
+
+
+# --- tỉnh Ninh Bình as it is since 1 July 2025 (SPEC §18) ------------------------------------------
+
+
+def test_the_province_is_ninh_binh_without_districts(db, seeded):
+    organisations = db.execute(select(Organisation)).scalars().all()
+    root = next(o for o in organisations if o.parent_id is None and o.kind != OrgKind.EXTERNAL)
+    assert root.name == "Ủy ban nhân dân tỉnh Ninh Bình"
+    for org in organisations:
+        folded = fold(f"{org.name} {org.address or ''} {org.email or ''}")
+        # no Hà Nam, no district level (huyện, thị xã) any more
+        assert not re.search(r"\b(ha ?nam|huyen|thi xa)\b", folded), org.name
+    # two levels: every issuing body of the province hangs directly under the province
+    issuing = [o for o in organisations if o.is_issuing and o.kind != OrgKind.EXTERNAL and o.id != root.id]
+    assert issuing
+    assert all(o.parent_id == root.id for o in issuing)
+    communes = {o.name for o in issuing if o.kind == OrgKind.COMMUNE}
+    assert {"Ủy ban nhân dân phường Hoa Lư", "Ủy ban nhân dân phường Phủ Lý",
+            "Ủy ban nhân dân phường Nam Định"} <= communes
+    names = {o.name for o in issuing}
+    assert {"Văn phòng Ủy ban nhân dân tỉnh", "Sở Nội vụ", "Sở Tài chính", "Sở Khoa học và Công nghệ"} <= names
+    assert not any("Thông tin và Truyền thông" in name for name in names)  # merged into the Sở KH&CN
+
+
+def test_no_demo_text_names_ha_nam(db, seeded):
+    for values in _texts(db):
+        for value in values:
+            assert value is None or "ha nam" not in fold(value), value
+    for user in db.execute(select(User)).scalars():
+        assert user.email.endswith("@ninhbinh.example"), user.email
+
+
+def test_nothing_is_dated_before_the_province_existed(db, seeded):
+    """Last year's documents start on 1 July 2025, the day the merged province and its bodies began."""
+    for doc in db.execute(select(OutgoingDocument)).scalars():
+        assert doc.issued_date >= FOUNDED, doc.subject
+    for doc in db.execute(select(IncomingDocument)).scalars():
+        assert doc.arrived_at.date() >= FOUNDED, doc.subject
+
+
+def test_a_database_of_another_province_is_refused(db):
+    orgs.create(None, orgs.OrgData(name="Ủy ban nhân dân tỉnh Hà Nam", short_name="UBND",
+                                   kind=OrgKind.PEOPLE_COMMITTEE, is_issuing=True, organ_id="H35"))
+    with pytest.raises(ValidationFailed, match="Cơ sở dữ liệu đã có tỉnh khác"):
+        demo.seed()
+
+
+def _published(path: Path) -> dict[str, str]:
+    """Tên đăng nhập → mật khẩu from every table row "| `user` | `password` | …" of a document."""
+    rows = re.findall(r"^\| `([a-z0-9._-]+)` \| `([^`]+)` \|", path.read_text(encoding="utf-8"), re.MULTILINE)
+    return dict(rows)
+
+
+def test_every_account_in_demo_md_signs_in_with_its_password(app, db, seeded):
+    published = _published(DEMO_MD)
+    assert set(published) == {a.username for a in demo.ACCOUNTS}
+    for username, password in published.items():
+        client = app.test_client()
+        resp = client.post("/auth/login", data={"username": username, "password": password})
+        assert resp.status_code == 303, (username, resp.get_data(as_text=True)[:300])
+        assert "/auth/login" not in resp.headers["Location"], username
+        full_name = next(a.full_name for a in demo.ACCOUNTS if a.username == username)
+        assert full_name in client.get("/").get_data(as_text=True), username
+
+
+def test_readme_publishes_the_demo_passwords():
+    published = _published(README)
+    accounts = {a.username: a.password for a in demo.ACCOUNTS}
+    assert len(published) >= 5
+    for username, password in published.items():
+        assert accounts.get(username) == password, username
+
+
+# --- the province's name comes from its row, the settings only override it ---------------------------
+
+
+def _brand(client) -> str:
+    body = client.get("/auth/login").get_data(as_text=True)
+    return re.search(r'<span class="brand-province">([^<]*)</span>', body).group(1)
+
+
+def test_no_default_names_a_province():
+    assert config.DEFAULTS["PROVINCE_NAME"] == ""
+    assert config.DEFAULTS["PLACE_NAME"] == ""
+
+
+def test_the_header_shows_the_province_of_the_root_row(app, client, db, seeded, monkeypatch):
+    monkeypatch.setitem(app.config, "PROVINCE_NAME", "")
+    assert _brand(client) == "Tỉnh Ninh Bình"
+    assert "dùng chung của Tỉnh Ninh Bình." in client.get("/auth/login").get_data(as_text=True)
+
+    root = db.execute(select(Organisation).where(Organisation.organ_id == demo.PROVINCE.organ_id)).scalar_one()
+    root.name = "Ủy ban nhân dân tỉnh Thử Nghiệm"
+    db.flush()
+    assert _brand(client) == "Tỉnh Thử Nghiệm"
+
+    monkeypatch.setitem(app.config, "PROVINCE_NAME", "Tỉnh Ghi Đè")
+    assert _brand(client) == "Tỉnh Ghi Đè"
+
+
+def test_a_database_without_a_province_shows_none(app, client, db, monkeypatch):
+    monkeypatch.setitem(app.config, "PROVINCE_NAME", "")
+    assert _brand(client) == ""
+    assert "dùng chung." in client.get("/auth/login").get_data(as_text=True)
+
+
+@pytest.fixture
+def stamped(monkeypatch) -> dict[str, str]:
+    """``seal_for``'s date line, without keys: pdfsign.issue records what it was given."""
+    given: dict[str, str] = {}
+    monkeypatch.setattr(signatures, "_certificate", lambda **_: None)
+    monkeypatch.setattr(signatures, "_key_signer", lambda *_: None)
+    monkeypatch.setattr(signatures, "_image", lambda **_: None)
+    monkeypatch.setattr(pdfsign, "default_issue_boxes", lambda _pdf: (None, None))
+    monkeypatch.setattr(pdfsign, "default_signer_box", lambda _pdf: None)
+    monkeypatch.setattr(pdfsign, "issue", lambda _pdf, _signer, **kw: given.update(kw) or b"")
+    return given
+
+
+def test_the_date_line_names_the_province_of_the_root_row(app, db, seeded, stamped, monkeypatch):
+    monkeypatch.setitem(app.config, "PROVINCE_NAME", "")
+    monkeypatch.setitem(app.config, "PLACE_NAME", "")
+    office = db.execute(select(Organisation).where(Organisation.organ_id == "H99.02")).scalar_one()
+
+    signatures.seal_for(office)(b"%PDF", "05/SNV-VP", date(2026, 12, 7))
+    assert stamped["date_text"] == "Ninh Bình, ngày 07 tháng 12 năm 2026"
+
+    root = db.execute(select(Organisation).where(Organisation.organ_id == demo.PROVINCE.organ_id)).scalar_one()
+    root.name = "Ủy ban nhân dân thành phố Thử Nghiệm"
+    db.flush()
+    signatures.seal_for(office)(b"%PDF", "06/SNV-VP", date(2026, 12, 8))
+    assert stamped["date_text"] == "Thử Nghiệm, ngày 08 tháng 12 năm 2026"
+
+    monkeypatch.setitem(app.config, "PLACE_NAME", "Hoa Lư")
+    signatures.seal_for(office)(b"%PDF", "07/SNV-VP", date(2026, 12, 9))
+    assert stamped["date_text"] == "Hoa Lư, ngày 09 tháng 12 năm 2026"

@@ -26,6 +26,7 @@ from portal.auth.models import User
 from portal.db import session
 from portal.drafts.models import SignatureImage, SigningCertificate
 from portal.errors import ValidationFailed
+from portal.orgs import province
 from portal.orgs.models import Organisation
 from portal.signing import pdfsign, pki, verification
 from portal.timeutil import format_datetime
@@ -138,7 +139,7 @@ def seal_for(org: Organisation) -> Callable[[bytes, str, date], bytes]:
     incremental updates without touching the signed page content."""
     signer = _key_signer(_certificate(organisation_id=org.id), "Cơ quan")
     seal_png = _image(organisation_id=org.id)
-    place = str(_config().get("PLACE_NAME") or "")
+    place = province.place_name(_config().get("PLACE_NAME"), _config().get("PROVINCE_NAME"))
 
     def seal(pdf: bytes, number_text: str, issued_on: date) -> bytes:
         number_box, date_box = pdfsign.default_issue_boxes(pdf)
