@@ -36,13 +36,19 @@ def int_or_none(value: object) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def level_or_none(value: object) -> int | None:
+    """Độ khẩn as posted, 0 (Thường) … 3: a level, not an id, so 0 counts; the service checks the range."""
+    text = str(value).strip() if value is not None else ""
+    return int(text) if len(text) == 1 and text.isascii() and text.isdigit() else None
+
+
 class DetailsForm(FlaskForm):
     """What the drafter types about the draft (SPEC §6.1); the signer comes from the type-ahead
     as a radio ``signer_id``, the recipients as parallel lists parsed by ``recipient_rows``."""
 
     document_type_id = SelectField(_l("Loại văn bản"), coerce=int_or_none, validate_choice=False)
     subject = TextAreaField(_l("Trích yếu nội dung"), render_kw={"maxlength": 500, "rows": 3})
-    urgency = SelectField(_l("Độ khẩn"), choices=URGENCY_CHOICES, coerce=int_or_none, validate_choice=False,
+    urgency = SelectField(_l("Độ khẩn"), choices=URGENCY_CHOICES, coerce=level_or_none, validate_choice=False,
                           default=0)
     signer_id = Field(_l("Người ký"))
     authority = SelectField(_l("Thẩm quyền ký"), choices=AUTHORITY_CHOICES, validate_choice=False, default="")

@@ -34,7 +34,7 @@ from sqlalchemy import ColumnElement, and_, exists, or_, select
 from portal import audit, storage
 from portal.auth.models import Position, PositionRole, Role, User, UserStatus
 from portal.db import session, utcnow
-from portal.documents import numbering
+from portal.documents import identifiers, numbering
 from portal.documents.models import (
     Direction,
     DocumentType,
@@ -45,6 +45,7 @@ from portal.documents.models import (
     Secrecy,
     Urgency,
 )
+from portal.drafts import choices
 from portal.drafts.models import (
     Answer,
     CommentInvite,
@@ -231,8 +232,8 @@ def _check(user: User, data: DraftData) -> DocumentType:
     data.signer_title = (nfc(data.signer_title) or "").strip()[:100] or None
     if data.signer_id is None:
         errors["signer_id"] = "Hãy chọn người ký."
-    elif not _is_signer(data.signer_id, org_id(user)):
-        errors["signer_id"] = "Người ký phải là lãnh đạo đang công tác tại cơ quan."
+    elif not choices.is_signer(data.signer_id, org_id(user)):
+        errors["signer_id"] = "Người ký phải là lãnh đạo cơ quan (người có thẩm quyền ký) đang công tác tại cơ quan."
     if data.reply_to_id is not None:
         try:
             incoming.get_visible(user, data.reply_to_id)
@@ -253,18 +254,6 @@ def _check(user: User, data: DraftData) -> DocumentType:
         raise ValidationFailed(errors)
     assert doc_type is not None
     return doc_type
-
-
-def _is_signer(user_id: int, organisation_id: int) -> bool:
-    today = local_today()
-    row = session.execute(
-        select(User.id).join(Position, Position.user_id == User.id).join(PositionRole)
-        .where(User.id == user_id, User.status == UserStatus.ACTIVE, Position.organisation_id == organisation_id,
-               PositionRole.role.in_([Role.AGENCY_LEADER, Role.UNIT_HEAD]),
-               or_(Position.valid_from.is_(None), Position.valid_from <= today),
-               or_(Position.valid_to.is_(None), Position.valid_to >= today))
-    ).first()
-    return row is not None
 
 
 def _store_version(draft: Draft, actor: User, main: Upload, attachments: Iterable[Upload],
@@ -347,8 +336,8 @@ def set_recipients(drafter: User, draft: Draft, specs: list[RecipientSpec], *, r
     for spec in specs:
         if spec.organisation_id is not None:
             org = session.get(Organisation, spec.organisation_id)
-            if org is None or not org.is_issuing or org.id == draft.organisation_id:
-                errors["recipients"] = "Nơi nhận trong hệ thống phải là một cơ quan khác có văn thư."
+            if not choices.can_receive(org, draft.organisation_id):
+                errors["recipients"] = choices.not_receiving(org)
                 continue
             key: tuple[str, object] = ("o", org.id)
             rows.append(Recipient(draft_id=draft.id, organisation_id=org.id, name=org.name, method=SendMethod.SYSTEM))
@@ -550,8 +539,8 @@ def submit(drafter: User, draft: Draft, note: str | None = None) -> None:
     none), straight to the format check."""
     _step(draft, "submit", S.DRAFT)
     _holder(draft.drafter_id == drafter.id, "submit", "Chỉ người soạn thảo được trình dự thảo.")
-    if draft.signer_id is None:
-        raise ValidationFailed({"signer_id": "Hãy chọn người ký trước khi trình."})
+    if draft.signer_id is None or not choices.is_signer(draft.signer_id, draft.organisation_id):
+        raise ValidationFailed({"signer_id": "Hãy chọn người ký là lãnh đạo cơ quan trước khi trình."})
     head = unit_head_of(draft)
     note = (nfc(note) or "").strip()[:2000] or None
     tail = f": {note}" if note else ""
@@ -574,7 +563,7 @@ def format_ok(checker: User, draft: Draft, ticked: list[str], note: str | None =
     missing = [label for key, label in FORMAT_CHECKLIST.items() if key not in ticked]
     if missing:
         raise ValidationFailed({"checklist": "Chưa kiểm tra: " + "; ".join(missing) + ". Nếu chưa đạt, hãy trả lại."})
-    if draft.signer_id is None or not _is_signer(draft.signer_id, draft.organisation_id):
+    if draft.signer_id is None or not choices.is_signer(draft.signer_id, draft.organisation_id):
         raise ValidationFailed({"checklist": "Người ký của dự thảo không còn là lãnh đạo của cơ quan; hãy trả lại."})
     current = current_version(draft)
     if not current.filename.lower().endswith(".pdf"):
@@ -600,7 +589,7 @@ def send_back(actor: User, draft: Draft, comment: str) -> None:
 def forward_signing(signer: User, draft: Draft, other_id: int, note: str | None = None) -> None:
     _step(draft, "forward", S.SIGNING)
     _holder(draft.holder_id == signer.id, "forward")
-    if other_id == signer.id or not _is_signer(other_id, draft.organisation_id):
+    if other_id == signer.id or not choices.is_signer(other_id, draft.organisation_id):
         raise ValidationFailed({"leader_id": "Hãy chọn một lãnh đạo khác của cơ quan."})
     other = session.get(User, other_id)
     assert other is not None
@@ -723,7 +712,7 @@ def notation(draft: Draft, org: Organisation) -> str:
 
 def identifier(org: Organisation, year: int, number: int, code_notation: str) -> str:
     """Mã định danh văn bản (SPEC §4.5): {organ_id}-{năm}.{số}/{ký hiệu}."""
-    return f"{org.organ_id or org.short_name}-{year}.{numbering.display(number)}/{code_notation}"[:120]
+    return identifiers.identifier(org.organ_id or org.short_name, year, number, code_notation)
 
 
 @dataclass
@@ -745,6 +734,8 @@ def issue(clerk: User, draft: Draft, book_id: int | None, seal: object = None) -
     org = session.get(Organisation, locked.organisation_id)
     assert org is not None
     assert locked.signed_sha256 is not None
+    recipients = recipients_of(locked)
+    choices.check_delivery(recipients, org.id)
     book = _book(locked, book_id)
     now = _now()
     year = local_year(now)
@@ -759,7 +750,6 @@ def issue(clerk: User, draft: Draft, book_id: int | None, seal: object = None) -
     sealed = seal(signed, f"{numbering.display(number)}/{code_notation}", issued_on)  # type: ignore[operator]
     stored = storage.save(sealed, f"{numbering.display(number)}-{code_notation}.pdf".replace("/", "-"))
     signer = session.get(User, locked.signed_by_id) if locked.signed_by_id else None
-    recipients = recipients_of(locked)
     out = OutgoingDocument(
         organisation_id=org.id, unit_id=locked.unit_id, status=OutgoingStatus.ISSUED, book_id=book.id, year=year,
         number=number, document_type_id=locked.document_type_id, type_name=locked.type_name,
@@ -769,8 +759,7 @@ def issue(clerk: User, draft: Draft, book_id: int | None, seal: object = None) -
         urgency=locked.urgency, secrecy=locked.secrecy, due_date=locked.due_date, main_file_sha256=stored.sha256,
         file_sha256=stored.sha256, issued_at=now, issued_by_id=clerk.id,
         identifier=identifier(org, year, number, code_notation),
-        document_id=f"{org.organ_id or org.short_name},{issued_on:%Y/%m/%d},"
-                    f"{numbering.display(number)}/{code_notation}",
+        document_id=identifiers.document_id(org.organ_id or org.short_name, issued_on, number, code_notation),
         recipients_text="; ".join(r.name for r in recipients)[:1000] or None,
         replaces_id=locked.replaces_id, corrects_id=locked.corrects_id)
     session.add(out)

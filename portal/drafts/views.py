@@ -16,11 +16,10 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from portal import audit, storage
-from portal.auth import accounts
 from portal.auth import services as auth_services
 from portal.auth import views as auth_views
 from portal.auth.forms import EmptyForm
-from portal.auth.models import Role, User, UserStatus
+from portal.auth.models import Role, User
 from portal.db import session
 from portal.documents.models import OutgoingDocument, Urgency
 from portal.drafts import bp, services
@@ -46,12 +45,10 @@ from portal.drafts.forms import (
 from portal.drafts.models import Draft, DraftAttachment, DraftStatus
 from portal.errors import NotAllowed, NotFound, ValidationFailed
 from portal.incoming import services as incoming
-from portal.orgs import services as orgs
 from portal.orgs.models import Organisation
 from portal.web import client_redirect, flash_ok, render
 
 S = DraftStatus
-LEADER_ROLES = frozenset({Role.AGENCY_LEADER, Role.UNIT_HEAD})  # who may sign (services._is_signer)
 DRAFTING_ROLES = (Role.OFFICER, Role.UNIT_HEAD, Role.AGENCY_LEADER, Role.CLERK)
 
 
@@ -564,68 +561,3 @@ def issued_file(draft_id: int):
     name = f"{out.code_number}-{out.code_notation}.pdf".replace("/", "-")
     return _send(draft, storage.read(out.file_sha256), name, download=request.args.get("tai") == "1",
                  what="issued", sha256=out.file_sha256)
-
-
-# --- type-ahead: leaders, people, organisations ---------------------------------------------------------
-
-def _org_people(q: str, leaders: bool) -> list[User]:
-    """Active people of this person's organisation (leaders: who may sign), at most 15."""
-    oid = services.org_id(current_user)
-    found = []
-    for user in accounts.list_people(organisation_id=oid, q=q[:100], limit=60):
-        posts = [p for p in user.active_positions() if p.organisation_id == oid]
-        if user.status == UserStatus.ACTIVE and posts and (not leaders or any(p.role_set & LEADER_ROLES
-                                                                             for p in posts)):
-            found.append(user)
-    return found[:15]
-
-
-@bp.get("/tim-nguoi")
-@login_required
-def lookup_people():
-    """``kind=leader``: radio buttons named ``field``; ``kind=person``: buttons adding a row."""
-    kind = request.args.get("kind", "person")
-    field = request.args.get("field", "signer_id")
-    if field not in ("signer_id", "details-signer_id", "forward-leader_id"):
-        abort(400)
-    q = request.args.get("q", "")
-    return render("drafts/_draft_people_results.html", kind=kind, field=field, q=q,
-                  results=_org_people(q, leaders=kind == "leader"), oid=services.org_id(current_user))
-
-
-@bp.get("/tim-nguoi/dong")
-@login_required
-def people_row():
-    who = _person(int_or_none(request.args.get("id")))
-    if who is None or who not in _org_people(who.full_name, leaders=False):
-        abort(404)
-    if str(who.id) in request.args.getlist("people"):
-        return "", 204
-    return render("drafts/_draft_person_row.html", person=who, checked=True)
-
-
-@bp.get("/tim-co-quan")
-@login_required
-def lookup_organisations():
-    """Organisations of the system that can receive (they have a clerk), never one's own."""
-    own = services.org_id(current_user)
-    q = request.args.get("q", "")[:100]
-    found = [o for o in orgs.search(q, issuing_only=True, limit=16) if o.id != own][:15]
-    return render("drafts/_draft_org_results.html", results=found, q=q)
-
-
-@bp.get("/noi-nhan/dong")
-@login_required
-def recipient_row():
-    """One recipient row: an organisation chosen in the type-ahead, or (no id) a blank outside row."""
-    ident = int_or_none(request.args.get("id"))
-    if ident is None:
-        return render("drafts/_draft_recipient_row.html", row=RecipientRow(None, "", "buu_dien", ""),
-                      methods=OUTSIDE_METHODS)
-    org = session.get(Organisation, ident)
-    if org is None or not org.is_issuing or org.id == services.org_id(current_user):
-        abort(404)
-    if str(org.id) in request.args.getlist("r_org"):
-        return "", 204
-    return render("drafts/_draft_recipient_row.html", row=RecipientRow(org.id, org.name, "he_thong", ""),
-                  methods=OUTSIDE_METHODS)

@@ -86,7 +86,7 @@ class MetadataForm(FlaskForm):
     due_date = DateVNField(_l("Hạn giải quyết"))
     page_amount = StringField(_l("Số trang"), render_kw={"inputmode": "numeric", "maxlength": 3})
     language = StringField(_l("Ngôn ngữ"), default="Tiếng Việt", render_kw=_max("language"))
-    document_id = StringField(_l("Mã định danh văn bản"), render_kw=_max("document_id"))
+    document_id = StringField(_l("Mã văn bản liên thông (DocumentId)"), render_kw=_max("document_id"))
     description = TextAreaField(_l("Ghi chú"), render_kw={**_max("description"), "rows": 2})
     has_paper = BooleanField(_l("Có bản giấy"))
     book_id = SelectField(_l("Sổ văn bản đến"), coerce=_int_or_none, validate_choice=False)

@@ -265,7 +265,7 @@ LIMITS = {"type_name": 100, "code_number": 11, "code_notation": 30, "organ_name"
 LABELS = {"type_name": "Tên loại văn bản", "code_number": "Số của văn bản", "code_notation": "Ký hiệu",
           "organ_name": "Cơ quan ban hành", "subject": "Trích yếu", "language": "Ngôn ngữ",
           "description": "Ghi chú", "signer_position": "Chức vụ người ký", "signer_name": "Họ tên người ký",
-          "document_id": "Mã định danh văn bản"}
+          "document_id": "Mã văn bản liên thông (DocumentId)"}
 
 
 def clean(data: Metadata) -> Metadata:

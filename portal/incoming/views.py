@@ -20,6 +20,7 @@ from portal import storage
 from portal.auth.forms import EmptyForm
 from portal.auth.models import Role, User
 from portal.db import session
+from portal.documents import identifiers
 from portal.documents.models import IncomingDocument, Secrecy, Urgency
 from portal.drafts import signatures
 from portal.errors import NotAllowed, NotFound, ValidationFailed
@@ -137,7 +138,8 @@ def _page(doc: IncomingDocument, status: int = 200, *, step: str | None = None, 
     return render("incoming/document.html", fragment, status, doc=doc, forms=forms, steps=STEPS, step=step,
                   pickers=PICKER_STEPS, files=files, history=services.history(doc),
                   signature_reports=[(f, _report(f.signature_report)) for f in files if f.signature_report],
-                  source=services.source_of(doc),
+                  source=(source := services.source_of(doc)),
+                  identifier=identifiers.of_incoming(doc, source.outgoing if source else None),
                   assignments=assignments, remind_forms=remind_forms, action_labels=services.ACTION_LABELS,
                   return_categories=services.RETURN_CATEGORIES, slip_url=slip,
                   urgency_label=Urgency(int(doc.urgency or 0)).label,

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from portal import audit
 from portal.auth.models import Role, User
@@ -240,8 +240,10 @@ def tree() -> list[Organisation]:
     return ordered
 
 
-def search(query: str, *, issuing_only: bool = False, limit: int = 20) -> list[Organisation]:
-    """Type-ahead over names without diacritics and identifiers (never an unbounded list)."""
+def search(query: str, *, issuing_only: bool = False, limit: int = 20,
+           where: ColumnElement[bool] | None = None) -> list[Organisation]:
+    """Type-ahead over names without diacritics and identifiers (never an unbounded list);
+    ``where`` narrows it further (a picker's own rule)."""
     folded = fold(query)
     stmt = select(Organisation)
     if folded:
@@ -252,4 +254,6 @@ def search(query: str, *, issuing_only: bool = False, limit: int = 20) -> list[O
         )
     if issuing_only:
         stmt = stmt.where(Organisation.is_issuing.is_(True))
+    if where is not None:
+        stmt = stmt.where(where)
     return list(session.execute(stmt.order_by(Organisation.depth, Organisation.name).limit(limit)).scalars())

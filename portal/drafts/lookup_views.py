@@ -1,0 +1,87 @@
+"""The pickers' type-ahead on the draft forms (SPEC §6.1): signers, people of the organisation,
+recipients in and outside the system. What they offer is ``drafts.choices``, the rule the
+services apply again when the form is saved, so a forged choice is refused there (422)."""
+
+from __future__ import annotations
+
+from flask import abort, request
+from flask_login import current_user, login_required
+
+from portal.auth import accounts
+from portal.auth.models import User, UserStatus
+from portal.db import session
+from portal.drafts import bp, choices, services
+from portal.drafts.forms import OUTSIDE_METHODS, RecipientRow, int_or_none
+from portal.drafts.models import SendMethod
+from portal.orgs.models import Organisation, OrgKind
+from portal.web import render
+
+
+def _colleagues(oid: int, q: str) -> list[User]:
+    """Active people holding a position in this organisation today, at most 15."""
+    return [user for user in accounts.list_people(organisation_id=oid, q=q[:100], limit=60)
+            if user.status == UserStatus.ACTIVE and any(p.organisation_id == oid for p in user.active_positions())][:15]
+
+
+@bp.get("/tim-nguoi")
+@login_required
+def lookup_people():
+    """``kind=leader``: the signers, as radio buttons named ``field``; ``kind=person``: buttons
+    adding a row."""
+    kind = request.args.get("kind", "person")
+    field = request.args.get("field", "signer_id")
+    if field not in ("signer_id", "details-signer_id", "forward-leader_id"):
+        abort(400)
+    q = request.args.get("q", "")[:100]
+    oid = services.org_id(current_user)
+    results = choices.signers(oid, q) if kind == "leader" else _colleagues(oid, q)
+    return render("drafts/_draft_people_results.html", kind=kind, field=field, q=q, results=results, oid=oid)
+
+
+@bp.get("/tim-nguoi/dong")
+@login_required
+def people_row():
+    ident = int_or_none(request.args.get("id"))
+    who = session.get(User, ident) if ident else None
+    if who is None or who not in _colleagues(services.org_id(current_user), who.full_name):
+        abort(404)
+    if str(who.id) in request.args.getlist("people"):
+        return "", 204
+    return render("drafts/_draft_person_row.html", person=who, checked=True)
+
+
+@bp.get("/tim-co-quan")
+@login_required
+def lookup_organisations():
+    """Organisations of the system that receive electronically, never one's own; with
+    ``ngoai=1`` the bodies outside it (catalogue), which are sent to by post or e-mail."""
+    q = request.args.get("q", "")[:100]
+    if request.args.get("ngoai") == "1":
+        return render("drafts/_draft_org_results.html", results=choices.outside_bodies(q), q=q, outside=True)
+    found = choices.receiving_organisations(services.org_id(current_user), q)
+    return render("drafts/_draft_org_results.html", results=found, q=q, outside=False)
+
+
+@bp.get("/noi-nhan/dong")
+@login_required
+def recipient_row():
+    """One recipient row: ``id`` an organisation of the system, ``ngoai`` an outside body of the
+    catalogue (a row of the other kind, filled in), neither a blank outside row."""
+    taken = request.args.getlist("r_org") + request.args.getlist("r_name")
+    ident, outside = int_or_none(request.args.get("id")), int_or_none(request.args.get("ngoai"))
+    if outside is not None:
+        body = session.get(Organisation, outside)
+        if body is None or body.kind != OrgKind.EXTERNAL:
+            abort(404)
+        method = SendMethod.EMAIL if body.email else SendMethod.POST
+        row = RecipientRow(None, body.name, method.value, body.email or body.address or "")
+    elif ident is not None:
+        org = session.get(Organisation, ident)
+        if org is None or not choices.can_receive(org, services.org_id(current_user)):
+            abort(404)
+        row = RecipientRow(org.id, org.name, SendMethod.SYSTEM.value, "")
+    else:
+        row = RecipientRow(None, "", SendMethod.POST.value, "")
+    if row.name and (str(row.organisation_id) if row.organisation_id else row.name) in taken:
+        return "", 204
+    return render("drafts/_draft_recipient_row.html", row=row, methods=OUTSIDE_METHODS)
