@@ -35,7 +35,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         REMEMBER_COOKIE_DURATION=0,
     )
 
-    from portal import db, web
+    from portal import db, params, web
     from portal.extensions import babel, csrf, htmx, login_manager
 
     db.init_app(app)
@@ -44,6 +44,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=lambda: "vi", timezone_selector=lambda: app.config["TIMEZONE"])
     _init_login(app, login_manager)
     web.init_app(app)
+    params.init_app(app)  # the id converter, before the blueprints' rules
     _register_blueprints(app)
     _register_template_helpers(app)
 
@@ -100,15 +101,14 @@ def _register_template_helpers(app: Flask) -> None:
     from portal.documents.models import Urgency
     from portal.documents.numbering import display as number_display
     from portal.navigation import navigation
-
     from portal.orgs import province
+
     nav.init_app(app)
     app.jinja_env.filters["date_vn"] = timeutil.format_date
     app.jinja_env.filters["datetime_vn"] = timeutil.format_datetime
     app.jinja_env.filters["number"] = number_display
     app.jinja_env.filters["urgency"] = lambda value: Urgency(int(value or 0)).label
 
-    @app.context_processor
     def _province_name() -> str:
         """Read from the root organisation's row at most once per request, and only by pages that
         show it (fragments don't)."""
@@ -116,5 +116,6 @@ def _register_template_helpers(app: Flask) -> None:
             g.province_name = province.province_name(app.config.get("PROVINCE_NAME"))
         return str(g.province_name)
 
+    @app.context_processor
     def _globals() -> dict[str, Any]:
         return {"empty_form": EmptyForm, "navigation": navigation, "province_name": LazyString(_province_name)}

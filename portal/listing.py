@@ -1,14 +1,16 @@
 """What every document list shares (incoming, drafts, outgoing): search words, Vietnam-day
-bounds, capped counts and the common query-string filters. No Flask here: the views pass their
-``request.args``."""
+bounds, capped counts and the common query-string filters (declared for ``portal.params``, which
+parses them before the view runs). No request here: the views pass the parsed values."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
+from typing import Any
 
+from portal.params import Date, Flag, Id, Text
 from portal.text import fold
-from portal.timeutil import parse_date, zone
+from portal.timeutil import zone
 
 COUNT_CAP = 999  # counts above this show as "999+": an exact count of a huge table costs a scan
 
@@ -27,32 +29,15 @@ def local_midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone()).astimezone(UTC)
 
 
-def _date(args: Mapping[str, str], name: str, label: str, errors: dict[str, str]) -> date | None:
-    value = (args.get(name) or "").strip()
-    if not value:
-        return None
-    try:
-        return parse_date(value)
-    except ValueError:
-        errors[name] = f"{label} phải theo dạng ngày/tháng/năm, ví dụ 05/03/2026."
-        return None
+# the filters every document list reads, declared for portal.params (``inline``: the list shows the
+# messages above its rows, with 422, and lists everything unfiltered)
+FILTERS = (Text("ds", "Danh sách", 40), Text("q", "Tìm kiếm", 200), Date("tu", "Từ ngày", iso=False),
+           Date("den", "Đến ngày", iso=False), Flag("khan", "Văn bản khẩn"), Id("loai", "Loại văn bản"))
 
 
-def period(args: Mapping[str, str], errors: dict[str, str]) -> tuple[date | None, date | None]:
-    """``tu`` and ``den`` (dd/mm/yyyy); anything malformed becomes a message, never a guess."""
-    start = _date(args, "tu", "Từ ngày", errors)
-    end = _date(args, "den", "Đến ngày", errors)
+def period(args: Mapping[str, Any], errors: dict[str, str]) -> tuple[date | None, date | None]:
+    """``tu`` and ``den``, already parsed; a period that ends before it starts is a message."""
+    start, end = args.get("tu"), args.get("den")
     if start and end and start > end:
         errors["den"] = "“Đến ngày” phải sau hoặc bằng “Từ ngày”."
     return start, end
-
-
-def type_id(args: Mapping[str, str], errors: dict[str, str]) -> int | None:
-    """``loai``: a document type id."""
-    value = (args.get("loai") or "").strip()
-    if not value:
-        return None
-    if not value.isdigit():
-        errors["loai"] = "Loại văn bản không hợp lệ."
-        return None
-    return int(value)

@@ -383,8 +383,10 @@ def test_overview_sees_another_organisation_at_organisation_level(world, factory
     assert page(client, extra="&co_quan=999999").status_code == 404
 
 
-def test_malformed_query_is_400(world, login):
-    assert login(world.p["leader"]).get("/bao-cao/?ky=quy&so=9").status_code == 400
+def test_malformed_query_is_422(world, login):
+    resp = login(world.p["leader"]).get("/bao-cao/?ky=quy&so=9")
+    assert resp.status_code == 422
+    assert "Kỳ báo cáo không hợp lệ" in resp.get_data(as_text=True)
 
 
 def test_menu_item(world, login):

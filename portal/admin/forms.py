@@ -7,6 +7,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from portal.auth.models import Role, UserStatus
 from portal.orgs.models import ORG_KIND_LABELS
 from portal.orgs.services import EMAIL_RE, PHONE_RE
+from portal.params import Id, Text, parse_id
 
 
 class OrganisationForm(FlaskForm):
@@ -34,8 +35,7 @@ class OrganisationForm(FlaskForm):
 def optional_int(value: object) -> int | None:
     """A select's value as an id; junk becomes None instead of WTForms' English "could not
     coerce", and the service then answers in Vietnamese."""
-    text = str(value).strip() if value is not None else ""
-    return int(text) if text.isdigit() else None
+    return parse_id(value)
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -94,6 +94,12 @@ class ReasonForm(FlaskForm):
     """Lock and disable: the reason is required by the service, whose message lands here."""
 
     reason = StringField(_l("Lý do"))
+
+
+# the people list's query string, declared for portal.params: a malformed id is refused (422); an
+# unknown role or status (an old bookmark) still means "any"
+PEOPLE_FILTERS = (Text("q", "Tìm theo họ tên", 100), Id("organisation_id", "Cơ quan"), Id("unit_id", "Phòng, ban"),
+                  Text("role", "Vai trò", 40), Text("status", "Trạng thái", 40))
 
 
 class PeopleFilterForm(FlaskForm):

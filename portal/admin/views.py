@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +12,7 @@ from wtforms import SelectChoice
 
 from portal.admin import bp
 from portal.admin.forms import (
+    PEOPLE_FILTERS,
     ROLE_VALUES,
     OrganisationForm,
     PeopleFilterForm,
@@ -20,8 +20,8 @@ from portal.admin.forms import (
     PositionForm,
     ProvisionForm,
     ReasonForm,
-    optional_int,
 )
+from portal.admin.history import short_browser
 from portal.audit import AuditEntry
 from portal.auth import accounts, directory, management, services
 from portal.auth.forms import EmptyForm
@@ -29,6 +29,7 @@ from portal.auth.models import Position, Role, User, UserStatus
 from portal.errors import NotFound, ValidationFailed
 from portal.orgs import services as orgs
 from portal.orgs.models import Organisation, OrgKind
+from portal.params import Flag, Id, Text, args, parse_id, query
 from portal.text import fold
 from portal.web import client_redirect, flash_ok, render, wants_fragment
 
@@ -55,7 +56,7 @@ def _org_data(form: OrganisationForm) -> orgs.OrgData:
     parent = (form.parent_id.data or "").strip()
     return orgs.OrgData(
         name=form.name.data or "", short_name=form.short_name.data or "", kind=OrgKind(form.kind.data),
-        is_issuing=bool(form.is_issuing.data), parent_id=int(parent) if parent.isdigit() else None,
+        is_issuing=bool(form.is_issuing.data), parent_id=parse_id(parent),
         organ_id=form.organ_id.data, legacy_organ_id=form.legacy_organ_id.data, address=form.address.data,
         email=form.email.data, phone=form.phone.data, fax=form.fax.data, website=form.website.data,
     )
@@ -64,7 +65,7 @@ def _org_data(form: OrganisationForm) -> orgs.OrgData:
 def _save_org(form: OrganisationForm, org=None):  # type: ignore[no-untyped-def]
     """Validate and save; on a rule broken, put each message on its field and return None."""
     parent = (form.parent_id.data or "").strip()
-    if parent and not parent.isdigit():
+    if parent and parse_id(parent) is None:
         form.parent_id.errors = ["Mã số cơ quan cấp trên là một số (xem cột “Mã số” trong cây)."]
         return None
     try:
@@ -79,10 +80,11 @@ def _save_org(form: OrganisationForm, org=None):  # type: ignore[no-untyped-def]
 
 @bp.route("/co-quan/moi", methods=["GET", "POST"])
 @login_required
+@query(Id("parent", "Cơ quan cấp trên"))
 def new_organisation():
     if not orgs.can_manage_tree(current_user):
         abort(403)
-    form = OrganisationForm(parent_id=request.args.get("parent", ""), is_issuing=True)
+    form = OrganisationForm(parent_id=str(args()["parent"] or ""), is_issuing=True)
     if form.validate_on_submit() and (org := _save_org(form)) is not None:
         flash_ok(f"Đã thêm “{org.name}”.")
         return client_redirect(url_for("admin.organisations"))
@@ -91,7 +93,7 @@ def new_organisation():
                   breadcrumbs=_crumbs(("Thêm cơ quan, đơn vị", request.path)))
 
 
-@bp.route("/co-quan/<int:org_id>", methods=["GET", "POST"])
+@bp.route("/co-quan/<id:org_id>", methods=["GET", "POST"])
 @login_required
 def edit_organisation(org_id: int):
     if not orgs.can_manage_tree(current_user):
@@ -193,6 +195,7 @@ def _attempt(form: FlaskForm, call: Callable[[], T]) -> T | None:
 
 @bp.get("/nguoi-dung")
 @login_required
+@query(*PEOPLE_FILTERS)
 def people():
     """An organisation's IT admin sees its own people; the provincial one sees everyone. The
     search box and the filters swap only the rows; without JavaScript the form is a plain GET."""
@@ -218,12 +221,12 @@ def people():
 
 @bp.get("/don-vi")
 @login_required
+@query(Id("organisation_id", "Cơ quan"), Flag("filter", "Bộ lọc"))
 def unit_options():
     """The <option>s of one organisation's units, for the unit select beside an organisation
     select; ``filter=1`` offers "all units" instead of "no unit"."""
     _require_admin()
-    org_id = optional_int(request.args.get("organisation_id"))
-    return render("admin/_unit_options.html", units=_units(org_id), for_filter=request.args.get("filter") == "1")
+    return render("admin/_unit_options.html", units=_units(args()["organisation_id"]), for_filter=args()["filter"])
 
 
 @bp.route("/nguoi-dung/moi", methods=["GET", "POST"])
@@ -248,7 +251,7 @@ def _temporary_password_page(user: User, temporary: str, *, created: bool):  # t
     return body, status, {"HX-Push-Url": "false"}
 
 
-@bp.get("/nguoi-dung/<int:user_id>")
+@bp.get("/nguoi-dung/<id:user_id>")
 @login_required
 def person(user_id: int):
     return _person_page(_managed(user_id))
@@ -280,35 +283,35 @@ def _account_action(user_id: int, call: Callable[[User, FlaskForm], object], don
     return client_redirect(url_for("admin.person", user_id=user.id))
 
 
-@bp.post("/nguoi-dung/<int:user_id>/khoa")
+@bp.post("/nguoi-dung/<id:user_id>/khoa")
 @login_required
 def lock(user_id: int):
     return _account_action(user_id, lambda u, f: management.lock(current_user, u, f.reason.data or ""),
                            "Đã khóa tài khoản của {name}; mọi phiên đăng nhập của người này đã đóng.", "lock")
 
 
-@bp.post("/nguoi-dung/<int:user_id>/mo-khoa")
+@bp.post("/nguoi-dung/<id:user_id>/mo-khoa")
 @login_required
 def unlock(user_id: int):
     return _account_action(user_id, lambda u, f: management.unlock(current_user, u),
                            "Đã mở khóa tài khoản của {name}.")
 
 
-@bp.post("/nguoi-dung/<int:user_id>/vo-hieu-hoa")
+@bp.post("/nguoi-dung/<id:user_id>/vo-hieu-hoa")
 @login_required
 def disable(user_id: int):
     return _account_action(user_id, lambda u, f: management.disable(current_user, u, f.reason.data or ""),
                            "Đã vô hiệu hóa tài khoản của {name}; mọi phiên đăng nhập đã đóng.", "disable")
 
 
-@bp.post("/nguoi-dung/<int:user_id>/kich-hoat")
+@bp.post("/nguoi-dung/<id:user_id>/kich-hoat")
 @login_required
 def enable(user_id: int):
     return _account_action(user_id, lambda u, f: management.enable(current_user, u),
                            "Đã kích hoạt lại tài khoản của {name}.")
 
 
-@bp.post("/nguoi-dung/<int:user_id>/chuc-vu/<int:position_id>/ket-thuc")
+@bp.post("/nguoi-dung/<id:user_id>/chuc-vu/<id:position_id>/ket-thuc")
 @login_required
 def end_position(user_id: int, position_id: int):
     return _account_action(
@@ -316,7 +319,7 @@ def end_position(user_id: int, position_id: int):
         "Đã kết thúc chức vụ của {name}; các phiên đăng nhập của người này đã đóng.")
 
 
-@bp.post("/nguoi-dung/<int:user_id>/dat-lai-mat-khau")
+@bp.post("/nguoi-dung/<id:user_id>/dat-lai-mat-khau")
 @login_required
 def reset_password(user_id: int):
     user = _managed(user_id)
@@ -338,8 +341,8 @@ def _position(user: User, position_id: int) -> Position:
     return found
 
 
-@bp.route("/nguoi-dung/<int:user_id>/chuc-vu/moi", methods=["GET", "POST"])
-@bp.route("/nguoi-dung/<int:user_id>/chuc-vu/<int:position_id>", methods=["GET", "POST"])
+@bp.route("/nguoi-dung/<id:user_id>/chuc-vu/moi", methods=["GET", "POST"])
+@bp.route("/nguoi-dung/<id:user_id>/chuc-vu/<id:position_id>", methods=["GET", "POST"])
 @login_required
 def position(user_id: int, position_id: int | None = None):
     """Add a position or change one; a change of roles ends the person's sessions and is shown
@@ -369,10 +372,11 @@ def _directory_down(exc: directory.DirectoryUnavailable):  # type: ignore[no-unt
 
 @bp.get("/danh-ba")
 @login_required
+@query(Text("q", "Tìm trong danh bạ", 100))
 def directory_search():
     """People of the provincial directory, each with the account they already have here."""
     _require_admin()
-    q = (request.args.get("q") or "").strip()
+    q = args()["q"]
     configured = services.directory_settings().enabled
     results = management.directory_search(current_user, q) if configured and q else []
     return render("admin/directory.html", "admin/_directory_results.html", q=q, configured=configured,
@@ -446,24 +450,6 @@ REASON_LABELS = {
     "policy": "Mật khẩu mới không đạt yêu cầu",
     "directory_refused": "Máy chủ danh bạ từ chối mật khẩu mới",
 }
-
-BROWSERS = ((re.compile(r"coc_coc_browser/(\d+)"), "Cốc Cốc"), (re.compile(r"Edg(?:e|A|iOS)?/(\d+)"), "Edge"),
-            (re.compile(r"OPR/(\d+)"), "Opera"), (re.compile(r"Firefox/(\d+)"), "Firefox"),
-            (re.compile(r"Chrome/(\d+)"), "Chrome"), (re.compile(r"Version/(\d+)[^ ]* .*Safari/"), "Safari"))
-SYSTEMS = (("Windows", "Windows"), ("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"),
-           ("Mac OS X", "macOS"), ("Linux", "Linux"))
-
-
-def short_browser(user_agent: str | None) -> str:
-    """"Chrome 126 · Windows" instead of 130 characters of user agent; unknown ones cut short."""
-    if not user_agent:
-        return ""
-    browser = next((f"{name} {m.group(1)}" for pattern, name in BROWSERS if (m := pattern.search(user_agent))), None)
-    system = next((name for token, name in SYSTEMS if token in user_agent), None)
-    if browser is None:
-        return user_agent if len(user_agent) <= 40 else user_agent[:39] + "…"
-    return f"{browser} · {system}" if system else browser
-
 
 @dataclass(frozen=True)
 class HistoryRow:

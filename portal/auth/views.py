@@ -10,6 +10,7 @@ from portal.auth.forms import EmptyForm, LoginForm, PasswordChangeForm, Signatur
 from portal.db import keep_on_error
 from portal.db import session as db_session
 from portal.errors import ValidationFailed
+from portal.params import Text, args, query
 from portal.web import client_redirect, flash_ok, render
 
 # pages a person who must change their password may still reach
@@ -31,10 +32,11 @@ def client() -> services.Client:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@query(Text("next", "Trang tiếp theo", 4000))
 def login():
     if current_user.is_authenticated:
-        return client_redirect(safe_next(request.args.get("next")))
-    form = LoginForm(next=request.args.get("next", ""))
+        return client_redirect(safe_next(args()["next"]))
+    form = LoginForm(next=args()["next"])
     error = None
     status = 200
     if form.validate_on_submit():

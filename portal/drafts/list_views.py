@@ -13,17 +13,27 @@ from portal.drafts import bp, queries
 from portal.drafts.views import can_create
 from portal.incoming import services as incoming_services
 from portal.navigation import draft_counts
+from portal.params import Cursor, args, parse_id, query
 from portal.web import render
 
 PARAMS = ("ds", "q", "tu", "den", "khan", "loai")
 
 
+def _cursor_ok(raw: str) -> bool:
+    """"<rank>.<id>" as ``queries._key`` writes it: rank 0/1 or microseconds since 1970."""
+    rank, dot, last = raw.partition(".")
+    return bool(dot) and 0 < len(rank) <= 18 and rank.isascii() and rank.isdigit() and parse_id(last) is not None
+
+
+QUERY = (*listing.FILTERS, Cursor("sau", "Trang", check=_cursor_ok))
+
+
 def _filters() -> queries.Filters:
-    args = request.args
-    errors: dict[str, str] = {}
-    f = queries.Filters(q=args.get("q", "").strip()[:200], urgent=args.get("khan") == "1", errors=errors)
-    f.date_from, f.date_to = listing.period(args, errors)
-    f.type_id = listing.type_id(args, errors)
+    parsed = args()
+    errors = dict(parsed.errors)
+    f = queries.Filters(q=parsed["q"], urgent=parsed["khan"], errors=errors)
+    f.date_from, f.date_to = listing.period(parsed, errors)
+    f.type_id = parsed["loai"]
     return f
 
 
@@ -36,17 +46,18 @@ def _url(queue: str, **extra: str) -> str:
 
 @bp.get("/")
 @login_required
+@query(*QUERY, inline=True)
 def index():
     """Every list of drafts and issued documents; the filter form swaps #drafts-rows."""
     if current_user.organisation is None:
         abort(403)
     available = queries.queues_for(current_user)
-    slug = request.args.get("ds") or queries.default_queue(current_user).slug
+    slug = args()["ds"] or queries.default_queue(current_user).slug
     queue = next((q for q in available if q.slug == slug), None)
     if queue is None:
         abort(404)
     filters = _filters()
-    cursor = request.args.get("sau", "")[:40] or None
+    cursor = args()["sau"]
     page = queries.page(current_user, queue, queries.Filters() if filters.errors else filters, cursor)
     types = incoming_services.document_types()
     return render("drafts/index.html", "drafts/_rows.html", status=422 if filters.errors else 200, queue=queue,
@@ -57,7 +68,7 @@ def index():
                                ("Dự thảo, văn bản đi", url_for("drafts.index"))])
 
 
-@bp.get("/van-ban-di/<int:outgoing_id>")
+@bp.get("/van-ban-di/<id:outgoing_id>")
 @login_required
 def outgoing(outgoing_id: int):
     """An issued document, read-only; for those without a draft (older or imported records)."""

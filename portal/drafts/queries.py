@@ -124,7 +124,7 @@ def _code(text: str) -> ColumnElement[bool] | None:
     is offered in both forms, so one comparison serves both databases."""
     number, _, notation = (nfc(text) or "").partition("/")
     number, notation = number.strip(), notation.strip()
-    if not number.isdigit() or not notation or int(number) == 0:
+    if not (number.isascii() and number.isdigit()) or len(number) > 9 or not notation or int(number) == 0:
         return None
     value = int(number)
     forms = {notation.casefold(), _ascii_lower(notation.upper()), _ascii_lower(notation.casefold())}
@@ -170,7 +170,7 @@ def _cursor(text: str | None) -> tuple[int, int] | None:
     """"<rank>.<id>": rank is 1/0 (urgent) for drafts, microseconds since 1970 for issued ones.
     Anything else starts at the first page."""
     rank, _, last = (text or "").partition(".")
-    if not rank.isdigit() or not last.isdigit():
+    if not (rank.isascii() and rank.isdigit() and last.isascii() and last.isdigit()) or len(rank + last) > 28:
         return None
     return int(rank), int(last)
 

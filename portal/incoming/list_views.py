@@ -3,6 +3,8 @@ list can be bookmarked and shared; htmx swaps only the rows (STYLE §1, contact-
 
 from __future__ import annotations
 
+import re
+
 from flask import abort, request, url_for
 from flask_login import current_user, login_required
 
@@ -12,30 +14,26 @@ from portal.documents.models import IncomingStatus
 from portal.incoming import bp, queries
 from portal.incoming import services as incoming_services
 from portal.navigation import incoming_counts
+from portal.params import Choice, Cursor, Text, args, parse_id, query
 from portal.timeutil import local_today
 from portal.web import render
 
 PARAMS = ("ds", "q", "tu", "den", "khan", "cq", "loai", "tt", "nguoi")
 STATUS_CHOICES = [s for s in IncomingStatus if s != IncomingStatus.RECALLED]
+QUERY = (*listing.FILTERS, Text("cq", "Cơ quan gửi", 200), Text("nguoi", "Người xử lý", 100),
+         Choice("tt", "Trạng thái", tuple(s.value for s in STATUS_CHOICES)),
+         Cursor("sau", "Trang", check=lambda raw: re.fullmatch(r"[01][0-9]{29}", raw) is not None))  # sort_key
 
 
 def _filters() -> queries.Filters:
     """The query string as filters; anything malformed becomes a message, never a guess."""
-    args = request.args
-    errors: dict[str, str] = {}
-    f = queries.Filters(q=args.get("q", "").strip()[:200], organ=args.get("cq", "").strip()[:200],
-                        urgent=args.get("khan") == "1", errors=errors)
-    f.date_from, f.date_to = listing.period(args, errors)
-    f.type_id = listing.type_id(args, errors)
-    status = args.get("tt", "").strip()
-    if status:
-        if status in {s.value for s in STATUS_CHOICES}:
-            f.status = status
-        else:
-            errors["tt"] = "Trạng thái không hợp lệ."
-    who = args.get("nguoi", "").strip()[:100]
-    if who.isdigit():
-        f.assignee_id = int(who)
+    parsed = args()
+    errors = dict(parsed.errors)
+    f = queries.Filters(q=parsed["q"], organ=parsed["cq"], urgent=parsed["khan"], errors=errors)
+    f.date_from, f.date_to = listing.period(parsed, errors)
+    f.type_id, f.status = parsed["loai"], parsed["tt"] or ""
+    if (who := parsed["nguoi"]) and parse_id(who) is not None:
+        f.assignee_id = parse_id(who)
     else:
         f.assignee_name = who
     return f
@@ -50,18 +48,19 @@ def _url(queue: str, **extra: str) -> str:
 
 @bp.get("/")
 @login_required
+@query(*QUERY, inline=True)
 def index():
     """Every list of incoming documents; the filter form swaps #incoming-rows."""
     if current_user.organisation is None:
         abort(403)
     available = queries.queues_for(current_user)
-    slug = request.args.get("ds") or queries.default_queue(current_user).slug
+    slug = args()["ds"] or queries.default_queue(current_user).slug
     queue = next((q for q in available if q.slug == slug), None)
     if queue is None:
         abort(404)
     filters = _filters()
     status = 422 if filters.errors else 200
-    cursor = request.args.get("sau", "")[:40] or None
+    cursor = args()["sau"]
     page = queries.page(current_user, queue, queries.Filters() if filters.errors else filters, cursor)
     counts = incoming_counts()
     types = incoming_services.document_types()

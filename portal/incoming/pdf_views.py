@@ -11,7 +11,7 @@ from portal import audit
 from portal.incoming import bp, pdf, services
 
 
-@bp.get("/<int:document_id>/phieu.pdf", endpoint="slip")
+@bp.get("/<id:document_id>/phieu.pdf", endpoint="slip")
 @login_required
 def slip(document_id: int):  # type: ignore[no-untyped-def]
     """Opens in the browser (inline) for printing; the print is audited like a file view."""

@@ -13,6 +13,7 @@ from wtforms import SelectChoice
 from portal import storage
 from portal.documents.models import Direction
 from portal.errors import NotAllowed, ValidationFailed
+from portal.params import parse_id
 from portal.registers import bp, jobs, services
 from portal.registers.forms import ALL_BOOKS, PrintForm
 from portal.timeutil import local_today
@@ -55,7 +56,7 @@ def create():  # type: ignore[no-untyped-def]
         return _page(form, 422)
     params = services.Params(kind=form.kind.data or "", year=form.year.data, date_from=form.date_from.data,
                              date_to=form.date_to.data,
-                             book_id=int(form.book_id.data) if (form.book_id.data or "").isdigit() else None,
+                             book_id=parse_id(form.book_id.data),
                              volume=form.volume.data or 1)
     try:
         job = services.request(current_user, params)
@@ -66,7 +67,7 @@ def create():  # type: ignore[no-untyped-def]
     return client_redirect(url_for("registers.job", job_id=job.id))
 
 
-@bp.get("/viec/<int:job_id>")
+@bp.get("/viec/<id:job_id>")
 @login_required
 def job(job_id: int):  # type: ignore[no-untyped-def]
     """The page, or for htmx's polling only the progress block (which stops polling when done)."""
@@ -75,7 +76,7 @@ def job(job_id: int):  # type: ignore[no-untyped-def]
     return render("registers/job.html", "registers/_job.html", job=job, breadcrumbs=crumbs)
 
 
-@bp.get("/viec/<int:job_id>/tai-ve")
+@bp.get("/viec/<id:job_id>/tai-ve")
 @login_required
 def download(job_id: int):  # type: ignore[no-untyped-def]
     job = services.job_for(current_user, job_id)

@@ -8,11 +8,17 @@ from io import BytesIO
 from flask import abort, request, send_file, url_for
 from flask_login import current_user, login_required
 
+from portal import params
+from portal.params import BadQuery, Choice, Id, Int, query
 from portal.reports import bp, pdf, services, svg
 from portal.timeutil import now_utc, to_local
 from portal.web import render
 
 PARAMS = ("loai", "ky", "nam", "so", "theo", "co_quan")
+QUERY = (Choice("loai", "Loại báo cáo", tuple(services.Kind)), Choice("ky", "Kỳ báo cáo", tuple(services.PeriodKind)),
+         Int("nam", "Năm", 2000, 2100), Int("so", "Số thứ tự của kỳ", 1, 12),
+         Choice("theo", "Tổng hợp theo", tuple(services.Grouping)), Id("co_quan", "Cơ quan"),
+         Choice("dinh_dang", "Định dạng", ("pdf",)))
 
 
 @bp.app_template_filter("report_value")
@@ -24,27 +30,26 @@ def report_value(value: object) -> str:
 
 
 def _request() -> tuple[services.Kind, services.Period, services.Grouping, int | None]:
-    """The query string, or 400 for anything malformed (never a silent guess)."""
-    args = request.args
+    """The parsed query string; a period that does not exist (quarter 9) is 422 too, never a guess."""
+    parsed = params.args()
     try:
-        kind = services.Kind(args.get("loai") or services.Kind.INCOMING)
-        period = services.Period.parse(args.get("ky"), args.get("nam"), args.get("so"))
-        grouping = services.Grouping(args.get("theo") or services.Grouping.UNIT)
-        organisation_id = int(args["co_quan"]) if args.get("co_quan") else None
-    except ValueError:
-        abort(400)
-    return kind, period, grouping, organisation_id
+        period = services.Period.parse(parsed["ky"], *(str(parsed[k]) if parsed[k] else None for k in ("nam", "so")))
+    except services.BadPeriod as exc:
+        raise BadQuery({"so": str(exc)}) from exc
+    return (services.Kind(parsed["loai"] or services.Kind.INCOMING), period,
+            services.Grouping(parsed["theo"] or services.Grouping.UNIT), parsed["co_quan"])
 
 
 @bp.get("/")
 @login_required
+@query(*QUERY)
 def index():  # type: ignore[no-untyped-def]
     """The form swaps #report; ``dinh_dang=pdf`` downloads the same report."""
     if not services.can_view(current_user):
         abort(403)
     kind, period, grouping, organisation_id = _request()
     report, scope = services.build(current_user, kind, period, grouping, organisation_id)
-    if request.args.get("dinh_dang") == "pdf":
+    if params.args()["dinh_dang"] == "pdf":
         return _pdf(report)
     chart = svg.report_chart(report)
     args = {k: request.args[k] for k in PARAMS if request.args.get(k)}

@@ -14,6 +14,7 @@ from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 from portal.auth.models import User
 from portal.errors import ValidationFailed
 from portal.orgs.models import Organisation
+from portal.params import parse_id
 from portal.schedules import services
 from portal.schedules.models import Entry, FeedKind
 
@@ -43,7 +44,7 @@ class _Choices(SelectMultipleField):
         pass
 
     def process_formdata(self, valuelist: list[str]) -> None:
-        self.data = [int(v) for v in valuelist if str(v).isdigit()]
+        self.data = [i for i in map(parse_id, valuelist) if i is not None]
 
 
 class _Checkboxes(_Choices):
@@ -56,7 +57,7 @@ class _OptionalUnit(SelectField):
         pass
 
     def process_formdata(self, valuelist: list[str]) -> None:
-        self.data = int(valuelist[0]) if valuelist and valuelist[0].isdigit() else None
+        self.data = parse_id(valuelist[0]) if valuelist else None
 
 
 class EntryForm(FlaskForm):

@@ -16,6 +16,7 @@ from flask_login import current_user, login_required
 from portal import audit
 from portal.auth.forms import EmptyForm
 from portal.errors import ValidationFailed
+from portal.params import Date, Id, Week, args, query
 from portal.schedules import bp, ical, pdf, services
 from portal.schedules.forms import EntryForm, FeedForm, ReturnForm
 from portal.schedules.models import Calendar, Entry, FeedKind
@@ -89,15 +90,16 @@ def _saved(entry: Entry, conflicts: list[services.Conflict], message: str):  # t
 
 @bp.get("/")
 @login_required
+@query(Id("lich", "Lịch"), Week("tuan", "Tuần"))
 def index():  # type: ignore[no-untyped-def]
     """?lich=<calendar>&tuan=2026-03-02 (any day) or 2026-W10; the person's organisation and this week by default."""
-    calendar_id = request.args.get("lich", type=int)
+    calendar_id = args()["lich"]
     calendars = services.calendars_for(current_user)
     cal = services.get_calendar(current_user, calendar_id) if calendar_id else calendars[0]
-    return _week_page(cal, services.parse_week(request.args.get("tuan")), calendars=calendars)
+    return _week_page(cal, services.parse_week(args()["tuan"]), calendars=calendars)
 
 
-@bp.get("/lich/<int:calendar_id>/<monday>/lich-cong-tac.pdf")
+@bp.get("/lich/<id:calendar_id>/<monday>/lich-cong-tac.pdf")
 @login_required
 def week_pdf(calendar_id: int, monday: str):  # type: ignore[no-untyped-def]
     cal, day = services.get_calendar(current_user, calendar_id), _monday(monday)
@@ -114,18 +116,15 @@ def week_pdf(calendar_id: int, monday: str):  # type: ignore[no-untyped-def]
 
 # --- entries ---------------------------------------------------------------------------------------
 
-@bp.route("/lich/<int:calendar_id>/<monday>/them", methods=["GET", "POST"])
+@bp.route("/lich/<id:calendar_id>/<monday>/them", methods=["GET", "POST"])
 @login_required
+@query(Date("ngay", "Ngày"))
 def add_entry(calendar_id: int, monday: str):  # type: ignore[no-untyped-def]
     """htmx appends the empty form as a row under the day and swaps the saved row in its place."""
     cal, day = services.get_calendar(current_user, calendar_id), _monday(monday)
     if "edit" not in services.available_actions(current_user, cal, services.find_week(cal, day)):
         abort(403)
-    try:
-        chosen = date.fromisoformat(request.args.get("ngay", ""))
-    except ValueError:
-        chosen = day
-    form = _form(cal, day, day=chosen)
+    form = _form(cal, day, day=args()["ngay"] or day)
     if form.is_submitted():
         try:
             if form.validate():
@@ -138,14 +137,14 @@ def add_entry(calendar_id: int, monday: str):  # type: ignore[no-untyped-def]
                       form=form, entry=None, editing=True)
 
 
-@bp.get("/muc/<int:entry_id>")
+@bp.get("/muc/<id:entry_id>")
 @login_required
 def entry(entry_id: int):  # type: ignore[no-untyped-def]
     """The row (htmx: "Thôi" in the edit form); a browser gets the whole week."""
     return _row(services.get_entry(current_user, entry_id))
 
 
-@bp.route("/muc/<int:entry_id>/sua", methods=["GET", "POST"])
+@bp.route("/muc/<id:entry_id>/sua", methods=["GET", "POST"])
 @login_required
 def edit_entry(entry_id: int):  # type: ignore[no-untyped-def]
     item = services.get_entry(current_user, entry_id)
@@ -165,7 +164,7 @@ def edit_entry(entry_id: int):  # type: ignore[no-untyped-def]
                       "schedules/_entry_form_row.html", form=form, entry=item, editing=True)
 
 
-@bp.post("/muc/<int:entry_id>/huy")
+@bp.post("/muc/<id:entry_id>/huy")
 @login_required
 def cancel_entry(entry_id: int):  # type: ignore[no-untyped-def]
     """Before publication the row goes away; after it, the row comes back marked "Hủy"."""
@@ -197,25 +196,25 @@ def _week_action(calendar_id: int, monday: str, action: str, message: str) -> Re
     return client_redirect(week_url(cal, day))
 
 
-@bp.post("/lich/<int:calendar_id>/<monday>/gui-duyet")
+@bp.post("/lich/<id:calendar_id>/<monday>/gui-duyet")
 @login_required
 def submit(calendar_id: int, monday: str) -> Response:
     return _week_action(calendar_id, monday, "submit", "Đã gửi lịch tuần để lãnh đạo duyệt.")
 
 
-@bp.post("/lich/<int:calendar_id>/<monday>/duyet")
+@bp.post("/lich/<id:calendar_id>/<monday>/duyet")
 @login_required
 def approve(calendar_id: int, monday: str) -> Response:
     return _week_action(calendar_id, monday, "approve", "Đã duyệt lịch tuần.")
 
 
-@bp.post("/lich/<int:calendar_id>/<monday>/cong-bo")
+@bp.post("/lich/<id:calendar_id>/<monday>/cong-bo")
 @login_required
 def publish(calendar_id: int, monday: str) -> Response:
     return _week_action(calendar_id, monday, "publish", "Đã công bố lịch tuần.")
 
 
-@bp.post("/lich/<int:calendar_id>/<monday>/tra-lai")
+@bp.post("/lich/<id:calendar_id>/<monday>/tra-lai")
 @login_required
 def return_week(calendar_id: int, monday: str):  # type: ignore[no-untyped-def]
     cal, day = services.get_calendar(current_user, calendar_id), _monday(monday)
@@ -251,7 +250,7 @@ def feeds():  # type: ignore[no-untyped-def]
                                ("Đồng bộ lịch", url_for("schedules.feeds"))])
 
 
-@bp.post("/dong-bo/<int:token_id>/thu-hoi")
+@bp.post("/dong-bo/<id:token_id>/thu-hoi")
 @login_required
 def revoke_feed(token_id: int) -> Response:
     if not EmptyForm().validate_on_submit():
