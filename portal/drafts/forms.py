@@ -25,6 +25,7 @@ from portal.documents.models import Urgency
 from portal.drafts import services
 from portal.drafts.models import Answer, Authority, SendMethod
 from portal.incoming.forms import DateVNField
+from portal.params import parse_id
 
 URGENCY_CHOICES = [SelectChoice(str(u.value), u.label) for u in Urgency if u != Urgency.EXPRESS_TIMED]
 AUTHORITY_CHOICES = [SelectChoice(a.value, a.value or "— Không —") for a in Authority]
@@ -32,8 +33,8 @@ OUTSIDE_METHODS = [m for m in SendMethod if m != SendMethod.SYSTEM]
 
 
 def int_or_none(value: object) -> int | None:
-    text = str(value).strip() if value is not None else ""
-    return int(text) if text.isdigit() else None
+    """An id (1 … 2**31-1) or None: see portal.params.parse_id."""
+    return parse_id(value)
 
 
 def level_or_none(value: object) -> int | None:

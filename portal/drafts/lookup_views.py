@@ -4,17 +4,20 @@ services apply again when the form is saved, so a forged choice is refused there
 
 from __future__ import annotations
 
-from flask import abort, request
+from flask import abort
 from flask_login import current_user, login_required
 
 from portal.auth import accounts
 from portal.auth.models import User, UserStatus
 from portal.db import session
 from portal.drafts import bp, choices, services
-from portal.drafts.forms import OUTSIDE_METHODS, RecipientRow, int_or_none
+from portal.drafts.forms import OUTSIDE_METHODS, RecipientRow
 from portal.drafts.models import SendMethod
 from portal.orgs.models import Organisation, OrgKind
+from portal.params import Choice, Flag, Id, Ids, Text, Texts, args, query
 from portal.web import render
+
+FIELDS = ("signer_id", "details-signer_id", "forward-leader_id")
 
 
 def _colleagues(oid: int, q: str) -> list[User]:
@@ -25,14 +28,15 @@ def _colleagues(oid: int, q: str) -> list[User]:
 
 @bp.get("/tim-nguoi")
 @login_required
+@query(Choice("kind", "Loại", ("leader", "person")), Choice("field", "Ô chọn", FIELDS), Text("q", "Từ khóa", 200))
 def lookup_people():
     """``kind=leader``: the signers, as radio buttons named ``field``; ``kind=person``: buttons
     adding a row."""
-    kind = request.args.get("kind", "person")
-    field = request.args.get("field", "signer_id")
-    if field not in ("signer_id", "details-signer_id", "forward-leader_id"):
+    kind = args()["kind"] or "person"
+    field = args()["field"] or "signer_id"
+    if field not in FIELDS:
         abort(400)
-    q = request.args.get("q", "")[:100]
+    q = args()["q"][:100]
     oid = services.org_id(current_user)
     results = choices.signers(oid, q) if kind == "leader" else _colleagues(oid, q)
     return render("drafts/_draft_people_results.html", kind=kind, field=field, q=q, results=results, oid=oid)
@@ -40,23 +44,25 @@ def lookup_people():
 
 @bp.get("/tim-nguoi/dong")
 @login_required
+@query(Id("id", "Người"), Ids("people", "Người đã chọn"))
 def people_row():
-    ident = int_or_none(request.args.get("id"))
+    ident = args()["id"]
     who = session.get(User, ident) if ident else None
     if who is None or who not in _colleagues(services.org_id(current_user), who.full_name):
         abort(404)
-    if str(who.id) in request.args.getlist("people"):
+    if who.id in args()["people"]:
         return "", 204
     return render("drafts/_draft_person_row.html", person=who, checked=True)
 
 
 @bp.get("/tim-co-quan")
 @login_required
+@query(Text("q", "Từ khóa", 200), Flag("ngoai", "Ngoài hệ thống"))
 def lookup_organisations():
     """Organisations of the system that receive electronically, never one's own; with
     ``ngoai=1`` the bodies outside it (catalogue), which are sent to by post or e-mail."""
-    q = request.args.get("q", "")[:100]
-    if request.args.get("ngoai") == "1":
+    q = args()["q"][:100]
+    if args()["ngoai"]:
         return render("drafts/_draft_org_results.html", results=choices.outside_bodies(q), q=q, outside=True)
     found = choices.receiving_organisations(services.org_id(current_user), q)
     return render("drafts/_draft_org_results.html", results=found, q=q, outside=False)
@@ -64,11 +70,13 @@ def lookup_organisations():
 
 @bp.get("/noi-nhan/dong")
 @login_required
+@query(Id("id", "Cơ quan nhận"), Id("ngoai", "Cơ quan ngoài hệ thống"), Ids("r_org", "Nơi nhận đã chọn"),
+       Texts("r_name", "Nơi nhận đã chọn", 300))
 def recipient_row():
     """One recipient row: ``id`` an organisation of the system, ``ngoai`` an outside body of the
     catalogue (a row of the other kind, filled in), neither a blank outside row."""
-    taken = request.args.getlist("r_org") + request.args.getlist("r_name")
-    ident, outside = int_or_none(request.args.get("id")), int_or_none(request.args.get("ngoai"))
+    taken = [str(i) for i in args()["r_org"]] + args()["r_name"]
+    ident, outside = args()["id"], args()["ngoai"]
     if outside is not None:
         body = session.get(Organisation, outside)
         if body is None or body.kind != OrgKind.EXTERNAL:

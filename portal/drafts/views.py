@@ -46,9 +46,11 @@ from portal.drafts.models import Draft, DraftAttachment, DraftStatus
 from portal.errors import NotAllowed, NotFound, ValidationFailed
 from portal.incoming import services as incoming
 from portal.orgs.models import Organisation
+from portal.params import Flag, Id, args, query
 from portal.web import client_redirect, flash_ok, render
 
 S = DraftStatus
+DOWNLOAD = Flag("tai", "Tải về")  # ?tai=1: as an attachment, not shown in the browser
 DRAFTING_ROLES = (Role.OFFICER, Role.UNIT_HEAD, Role.AGENCY_LEADER, Role.CLERK)
 
 
@@ -304,6 +306,8 @@ def _client() -> object:
 
 @bp.route("/moi", methods=["GET", "POST"])
 @login_required
+@query(Id("tra_loi", "Văn bản đến được trả lời"), Id("dinh_chinh", "Văn bản được đính chính"),
+       Id("thay_the", "Văn bản được thay thế"))
 def new():
     """Soạn dự thảo; ?tra_loi=<văn bản đến> starts a reply, ?dinh_chinh= / ?thay_the=<văn bản
     đi> a correction or replacement of an issued document."""
@@ -333,12 +337,12 @@ def new():
 
 
 def _prefill(form: NewDraftForm) -> None:
-    reply_to = int_or_none(request.args.get("tra_loi"))
+    reply_to = args()["tra_loi"]
     if reply_to is not None:
         incoming.get_visible(current_user, reply_to)  # 404 for a document this person cannot see
         form.reply_to_id.data = str(reply_to)
     for kind in ("dinh_chinh", "thay_the"):
-        out_id = int_or_none(request.args.get(kind))
+        out_id = args()[kind]
         if out_id is None:
             continue
         out = session.get(OutgoingDocument, out_id)
@@ -352,7 +356,7 @@ def _prefill(form: NewDraftForm) -> None:
 
 # --- the page --------------------------------------------------------------------------------------------
 
-@bp.get("/<int:draft_id>")
+@bp.get("/<id:draft_id>")
 @login_required
 def draft(draft_id: int):
     return _page(services.get_visible(current_user, draft_id))
@@ -360,7 +364,7 @@ def draft(draft_id: int):
 
 # --- drafting --------------------------------------------------------------------------------------------
 
-@bp.post("/<int:draft_id>/phien-ban")
+@bp.post("/<id:draft_id>/phien-ban")
 @login_required
 def add_version(draft_id: int):
     return _act(draft_id, "version", lambda d, f: services.add_version(
@@ -368,7 +372,7 @@ def add_version(draft_id: int):
         "Đã lưu phiên bản mới của dự thảo.")
 
 
-@bp.post("/<int:draft_id>/sua")
+@bp.post("/<id:draft_id>/sua")
 @login_required
 def edit(draft_id: int):
     """Details and recipients in one form; both service calls share the one transaction."""
@@ -378,15 +382,15 @@ def edit(draft_id: int):
     return _act(draft_id, "details", call, "Đã lưu thông tin dự thảo.")
 
 
-@bp.post("/<int:draft_id>/xin-y-kien")
+@bp.post("/<id:draft_id>/xin-y-kien")
 @login_required
 def ask(draft_id: int):
     return _act(draft_id, "ask", lambda d, f: services.ask_comments(
-        current_user, d, [int(i) for i in request.form.getlist("people") if i.isdigit()], f.question.data or "",
+        current_user, d, [i for i in map(int_or_none, request.form.getlist("people")) if i], f.question.data or "",
         f.deadline.data), "Đã gửi xin ý kiến.")
 
 
-@bp.post("/<int:draft_id>/y-kien/<int:invite_id>")
+@bp.post("/<id:draft_id>/y-kien/<id:invite_id>")
 @login_required
 def answer(draft_id: int, invite_id: int):
     """Cho ý kiến: the form is per invitation, so its errors show beside that question."""
@@ -406,7 +410,7 @@ def answer(draft_id: int, invite_id: int):
     return client_redirect(url_for("drafts.draft", draft_id=draft.id))
 
 
-@bp.post("/<int:draft_id>/luot-y-kien/<int:round_id>/ket-thuc")
+@bp.post("/<id:draft_id>/luot-y-kien/<id:round_id>/ket-thuc")
 @login_required
 def close_round(draft_id: int, round_id: int):
     draft = services.get_visible(current_user, draft_id)
@@ -415,13 +419,13 @@ def close_round(draft_id: int, round_id: int):
     return client_redirect(url_for("drafts.draft", draft_id=draft.id))
 
 
-@bp.post("/<int:draft_id>/trinh")
+@bp.post("/<id:draft_id>/trinh")
 @login_required
 def submit(draft_id: int):
     return _act(draft_id, "submit", lambda d, f: services.submit(current_user, d, f.note.data), "Đã trình dự thảo.")
 
 
-@bp.post("/<int:draft_id>/huy")
+@bp.post("/<id:draft_id>/huy")
 @login_required
 def cancel(draft_id: int):
     return _act(draft_id, "cancel", lambda d, f: services.cancel(current_user, d, f.reason.data or ""),
@@ -430,28 +434,28 @@ def cancel(draft_id: int):
 
 # --- review, format check, signing -----------------------------------------------------------------------
 
-@bp.post("/<int:draft_id>/duyet")
+@bp.post("/<id:draft_id>/duyet")
 @login_required
 def approve(draft_id: int):
     return _act(draft_id, "approve", lambda d, f: services.approve(current_user, d, f.note.data),
                 "Đã duyệt dự thảo.")
 
 
-@bp.post("/<int:draft_id>/tra-lai")
+@bp.post("/<id:draft_id>/tra-lai")
 @login_required
 def send_back(draft_id: int):
     return _act(draft_id, "send_back", lambda d, f: services.send_back(current_user, d, f.comment.data or ""),
                 "Đã trả lại dự thảo cho người soạn thảo.")
 
 
-@bp.post("/<int:draft_id>/the-thuc")
+@bp.post("/<id:draft_id>/the-thuc")
 @login_required
 def format_ok(draft_id: int):
     return _act(draft_id, "format_ok", lambda d, f: services.format_ok(
         current_user, d, list(f.checklist.data or []), f.note.data), "Đã xác nhận đạt thể thức; chuyển người ký.")
 
 
-@bp.post("/<int:draft_id>/chuyen-lanh-dao")
+@bp.post("/<id:draft_id>/chuyen-lanh-dao")
 @login_required
 def forward(draft_id: int):
     def call(d: Draft, f: FlaskForm) -> None:
@@ -462,14 +466,14 @@ def forward(draft_id: int):
     return _act(draft_id, "forward", call, "Đã chuyển lãnh đạo khác.")
 
 
-@bp.post("/<int:draft_id>/ky-so")
+@bp.post("/<id:draft_id>/ky-so")
 @login_required
 def sign(draft_id: int):
     return _act(draft_id, "sign", lambda d, f: services.sign_with_key(
         current_user, d, f.password.data or "", _client()), "Đã ký số văn bản; chuyển văn thư phát hành.")
 
 
-@bp.post("/<int:draft_id>/ky-ngoai")
+@bp.post("/<id:draft_id>/ky-ngoai")
 @login_required
 def sign_external(draft_id: int):
     def call(d: Draft, f: FlaskForm):  # type: ignore[no-untyped-def]
@@ -481,7 +485,7 @@ def sign_external(draft_id: int):
     return _act(draft_id, "sign_external", call, "Đã nhận bản ký số; chuyển văn thư phát hành.")
 
 
-@bp.get("/<int:draft_id>/ban-trinh-ky")
+@bp.get("/<id:draft_id>/ban-trinh-ky")
 @login_required
 def frozen_file(draft_id: int):
     """The frozen PDF the signer signs with their own token software (SPEC §7.4)."""
@@ -492,14 +496,14 @@ def frozen_file(draft_id: int):
 
 # --- issuance and after ------------------------------------------------------------------------------------
 
-@bp.post("/<int:draft_id>/tra-nguoi-ky")
+@bp.post("/<id:draft_id>/tra-nguoi-ky")
 @login_required
 def refuse_issue(draft_id: int):
     return _act(draft_id, "refuse_issue", lambda d, f: services.refuse_issue(current_user, d, f.reason.data or ""),
                 "Đã trả lại người ký.")
 
 
-@bp.post("/<int:draft_id>/phat-hanh")
+@bp.post("/<id:draft_id>/phat-hanh")
 @login_required
 def issue(draft_id: int):
     """A second click (or a second clerk) finds the draft issued: the page again, no second number."""
@@ -511,7 +515,7 @@ def issue(draft_id: int):
                 "Đã cấp số và phát hành văn bản.")
 
 
-@bp.post("/<int:draft_id>/thu-hoi")
+@bp.post("/<id:draft_id>/thu-hoi")
 @login_required
 def recall(draft_id: int):
     return _act(draft_id, "recall", lambda d, f: services.recall(current_user, d, f.reason.data or ""),
@@ -529,35 +533,38 @@ def _send(draft: Draft, data: bytes, filename: str, *, download: bool, what: str
                      as_attachment=download, download_name=filename, max_age=0)
 
 
-@bp.get("/<int:draft_id>/phien-ban/<int:number>")
+@bp.get("/<id:draft_id>/phien-ban/<id:number>")
 @login_required
+@query(DOWNLOAD)
 def version_file(draft_id: int, number: int):
     draft = services.get_visible(current_user, draft_id)
     version = next((v for v in services.versions(draft) if v.number == number), None)
     if version is None:
         abort(404)
-    return _send(draft, storage.read(version.sha256), version.filename, download=request.args.get("tai") == "1",
+    return _send(draft, storage.read(version.sha256), version.filename, download=args()["tai"],
                  what="version", version=number, sha256=version.sha256)
 
 
-@bp.get("/<int:draft_id>/dinh-kem/<int:attachment_id>")
+@bp.get("/<id:draft_id>/dinh-kem/<id:attachment_id>")
 @login_required
+@query(DOWNLOAD)
 def attachment_file(draft_id: int, attachment_id: int):
     draft = services.get_visible(current_user, draft_id)
     row = session.get(DraftAttachment, attachment_id)
     if row is None or row.draft_id != draft.id:
         abort(404)
-    return _send(draft, storage.read(row.sha256), row.filename, download=request.args.get("tai") == "1",
+    return _send(draft, storage.read(row.sha256), row.filename, download=args()["tai"],
                  what="attachment", attachment=row.id, sha256=row.sha256)
 
 
-@bp.get("/<int:draft_id>/van-ban-phat-hanh")
+@bp.get("/<id:draft_id>/van-ban-phat-hanh")
 @login_required
+@query(DOWNLOAD)
 def issued_file(draft_id: int):
     draft = services.get_visible(current_user, draft_id)
     out = session.get(OutgoingDocument, draft.outgoing_id) if draft.outgoing_id else None
     if out is None or not out.file_sha256:
         abort(404)
     name = f"{out.code_number}-{out.code_notation}.pdf".replace("/", "-")
-    return _send(draft, storage.read(out.file_sha256), name, download=request.args.get("tai") == "1",
+    return _send(draft, storage.read(out.file_sha256), name, download=args()["tai"],
                  what="issued", sha256=out.file_sha256)
