@@ -16,6 +16,7 @@ from wtforms.widgets import TextInput
 from portal.documents.models import Secrecy, Urgency
 from portal.incoming import services
 from portal.incoming.models import AssignmentRole, ReminderKind
+from portal.params import parse_id
 
 
 def parse_date(text: str | None) -> date | None:
@@ -55,8 +56,7 @@ class DateVNField(Field):
 
 
 def _int_or_none(value: object) -> int | None:
-    text = str(value).strip() if value is not None else ""
-    return int(text) if text.isdigit() else None
+    return parse_id(value)
 
 
 def _max(name: str) -> dict[str, int]:
@@ -94,7 +94,7 @@ class MetadataForm(FlaskForm):
 
     def validate_page_amount(self, field: StringField) -> None:
         text = (field.data or "").strip()
-        if text and not text.isdigit():
+        if text and not (len(text) <= 3 and text.isascii() and text.isdigit() and int(text) >= 1):  # SmallInteger
             raise ValidationError("Số trang là một số từ 1 đến 999.")
 
     def validate_secrecy(self, field: SelectField) -> None:
@@ -116,7 +116,7 @@ class MetadataForm(FlaskForm):
             type_name=self.type_name.data or "", document_type_id=self.document_type_id.data,
             code_number=self.code_number.data, code_notation=self.code_notation.data,
             issued_date=self.issued_date.data, organ_name=self.organ_name.data or "", subject=self.subject.data or "",
-            language=self.language.data or "Tiếng Việt", page_amount=int(page) if page.isdigit() else None,
+            language=self.language.data or "Tiếng Việt", page_amount=parse_id(page),
             description=self.description.data, signer_position=self.signer_position.data,
             signer_name=self.signer_name.data, urgency=Urgency(self.urgency.data or 0),
             secrecy=Secrecy(self.secrecy.data or 0), due_date=self.due_date.data, has_paper=bool(self.has_paper.data),

@@ -41,7 +41,9 @@ from portal.incoming.forms import (
     parse_date,
 )
 from portal.incoming.models import Assignment, FileRole, ReminderKind
+from portal.incoming.pickers import LOOKUP, LOOKUP_ROW, PICKER_STEPS, post_of
 from portal.orgs.models import Organisation
+from portal.params import args, parse_id, query
 from portal.web import client_redirect, flash_ok, render
 
 
@@ -71,8 +73,6 @@ STEPS = {
     "confirm_recall": Step(EmptyForm, "_step_button.html", "Xác nhận thu hồi", "incoming.confirm_recall"),
     "refuse_recall": Step(ReasonForm, "_step_reason.html", "Từ chối thu hồi", "incoming.refuse_recall"),
 }
-PICKER_STEPS = {"present": "leader", "forward": "leader", "direct": "assignee", "assign_directly": "assignee",
-                "unit_direct": "member"}
 
 
 def _index_url() -> str | None:
@@ -225,7 +225,7 @@ def _assign(document_id: int, step: str, service: Callable[..., object], done: s
 
 # --- the page ---------------------------------------------------------------------------------------
 
-@bp.get("/<int:document_id>")
+@bp.get("/<id:document_id>")
 @login_required
 def document(document_id: int):
     return _page(services.get_visible(current_user, document_id))
@@ -233,14 +233,14 @@ def document(document_id: int):
 
 # --- steps ----------------------------------------------------------------------------------------------
 
-@bp.post("/<int:document_id>/tiep-nhan")
+@bp.post("/<id:document_id>/tiep-nhan")
 @login_required
 def accept(document_id: int):
     return _act(document_id, "accept", lambda d, f: services.accept(current_user, d),
                 "Đã tiếp nhận văn bản; văn bản chờ vào sổ.")
 
 
-@bp.post("/<int:document_id>/vao-so")
+@bp.post("/<id:document_id>/vao-so")
 @login_required
 def register(document_id: int):
     return _act(document_id, "register", lambda d, f: services.register(
@@ -248,21 +248,21 @@ def register(document_id: int):
         "Đã vào sổ văn bản đến.")
 
 
-@bp.post("/<int:document_id>/tra-lai")
+@bp.post("/<id:document_id>/tra-lai")
 @login_required
 def return_to_sender(document_id: int):
     return _act(document_id, "return", lambda d, f: services.return_to_sender(
         current_user, d, f.category.data or "", f.reason.data or ""), "Đã trả lại văn bản cho nơi gửi.")
 
 
-@bp.post("/<int:document_id>/trinh")
+@bp.post("/<id:document_id>/trinh")
 @login_required
 def present(document_id: int):
     return _act(document_id, "present", lambda d, f: services.present(
         current_user, d, _leader_id(f), (f.note.data or "").strip() or None), "Đã trình lãnh đạo.")
 
 
-@bp.post("/<int:document_id>/chuyen-lanh-dao")
+@bp.post("/<id:document_id>/chuyen-lanh-dao")
 @login_required
 def forward(document_id: int):
     return _act(document_id, "forward", lambda d, f: services.forward(
@@ -270,86 +270,85 @@ def forward(document_id: int):
 
 
 def _leader_id(form: FlaskForm) -> int:
-    value = (form.leader_id.data or "").strip()  # type: ignore[attr-defined]
-    if not value.isdigit():
+    if (ident := parse_id(form.leader_id.data)) is None:  # type: ignore[attr-defined]
         raise ValidationFailed({"leader_id": "Hãy tìm và chọn một lãnh đạo."})
-    return int(value)
+    return ident
 
 
-@bp.post("/<int:document_id>/tra-van-thu")
+@bp.post("/<id:document_id>/tra-van-thu")
 @login_required
 def send_back(document_id: int):
     return _act(document_id, "send_back", lambda d, f: services.send_back(current_user, d, f.reason.data or ""),
                 "Đã trả lại văn thư.")
 
 
-@bp.post("/<int:document_id>/phan-phoi")
+@bp.post("/<id:document_id>/phan-phoi")
 @login_required
 def direct(document_id: int):
     return _assign(document_id, "direct", services.direct, "Đã phân phối văn bản.")
 
 
-@bp.post("/<int:document_id>/chuyen-xu-ly")
+@bp.post("/<id:document_id>/chuyen-xu-ly")
 @login_required
 def assign_directly(document_id: int):
     return _assign(document_id, "assign_directly", services.assign_directly, "Đã chuyển xử lý.")
 
 
-@bp.post("/<int:document_id>/giao-trong-don-vi")
+@bp.post("/<id:document_id>/giao-trong-don-vi")
 @login_required
 def direct_within_unit(document_id: int):
     return _assign(document_id, "unit_direct", services.direct_within_unit, "Đã giao xử lý trong đơn vị.")
 
 
-@bp.post("/<int:document_id>/luu-de-biet")
+@bp.post("/<id:document_id>/luu-de-biet")
 @login_required
 def file_for_information(document_id: int):
     return _act(document_id, "file_info", lambda d, f: services.file_for_information(
         current_user, d, (f.note.data or "").strip() or None), "Đã lưu văn bản để biết.")
 
 
-@bp.post("/<int:document_id>/tien-do")
+@bp.post("/<id:document_id>/tien-do")
 @login_required
 def record_progress(document_id: int):
     return _act(document_id, "progress", lambda d, f: services.record_progress(
         current_user, d, f.text.data or "", _uploads(f.files.data)), "Đã ghi tiến độ.")
 
 
-@bp.post("/<int:document_id>/da-xem")
+@bp.post("/<id:document_id>/da-xem")
 @login_required
 def mark_seen(document_id: int):
     return _act(document_id, "seen", lambda d, f: services.mark_seen(current_user, d), "Đã đánh dấu đã xem.")
 
 
-@bp.post("/<int:document_id>/hoan-thanh")
+@bp.post("/<id:document_id>/hoan-thanh")
 @login_required
 def finish(document_id: int):
     return _act(document_id, "finish", lambda d, f: services.finish(
         current_user, d, f.result.data or "", _uploads(f.files.data)), "Đã hoàn thành xử lý văn bản.")
 
 
-@bp.post("/<int:document_id>/mo-lai")
+@bp.post("/<id:document_id>/mo-lai")
 @login_required
 def reopen(document_id: int):
     return _act(document_id, "reopen", lambda d, f: services.reopen(current_user, d, f.reason.data or ""),
                 "Đã mở lại văn bản.")
 
 
-@bp.post("/<int:document_id>/xac-nhan-thu-hoi")
+@bp.post("/<id:document_id>/xac-nhan-thu-hoi")
 @login_required
 def confirm_recall(document_id: int):
     return _act(document_id, "confirm_recall", lambda d, f: services.confirm_recall(current_user, d),
                 "Đã thu hồi văn bản theo đề nghị của nơi gửi.")
 
 
-@bp.post("/<int:document_id>/tu-choi-thu-hoi")
+@bp.post("/<id:document_id>/tu-choi-thu-hoi")
 @login_required
 def refuse_recall(document_id: int):
     return _act(document_id, "refuse_recall", lambda d, f: services.refuse_recall(current_user, d, f.reason.data or ""),
                 "Đã từ chối thu hồi; nơi gửi sẽ thấy lý do.")
 
 
-@bp.post("/<int:document_id>/phan-cong/<int:assignment_id>/don-doc")
+@bp.post("/<id:document_id>/phan-cong/<id:assignment_id>/don-doc")
 @login_required
 def remind(document_id: int, assignment_id: int):
     """Đôn đốc one row of the phiếu; the form is per row, so its errors show beside that row."""
@@ -375,52 +374,46 @@ def remind(document_id: int, assignment_id: int):
 
 # --- people and units ----------------------------------------------------------------------------------
 
-@bp.get("/<int:document_id>/tim-nguoi")
+@bp.get("/<id:document_id>/tim-nguoi")
 @login_required
+@query(*LOOKUP)
 def lookup(document_id: int):
     """Type-ahead of the pickers, inside the document's organisation, at most 15 answers; only
     for someone who has a picker on this document now."""
     doc = services.get_visible(current_user, document_id)
-    step = request.args.get("step", "")
+    step = args()["step"] or ""
     kind = PICKER_STEPS.get(step)
     if kind is None or step not in services.available_actions(current_user, doc):
         raise NotAllowed("incoming.lookup", "Bạn không cần chọn người cho văn bản này ở bước hiện tại.")
-    q = (request.args.get("q") or "")[:100]
+    q = args()["q"][:100]
     if kind == "assignee":
         results = [("unit", u.id, u.name, "Phòng, ban") for u in services.lookup(current_user, doc, "unit", q, 7)]
-        results += [("person", u.id, u.full_name, _post(u, doc)) for u in services.lookup(
+        results += [("person", u.id, u.full_name, post_of(u, doc)) for u in services.lookup(
             current_user, doc, "person", q, 15 - len(results))]
     else:
-        results = [("person", u.id, u.full_name, _post(u, doc)) for u in services.lookup(current_user, doc, kind, q)]
+        results = [("person", u.id, u.full_name, post_of(u, doc)) for u in services.lookup(current_user, doc, kind, q)]
     return render("incoming/_people_results.html", doc=doc, step=step, kind=kind, q=q, results=results,
                   field=f"{step}-leader_id")
 
 
-def _post(user: User, doc: IncomingDocument) -> str:
-    """"Trưởng phòng, Phòng Nghiệp vụ": the person's post in the document's organisation."""
-    for pos in user.active_positions():
-        if pos.organisation_id == doc.organisation_id:
-            return pos.title + (f", {pos.unit.name}" if pos.unit else "")
-    return ""
-
-
-@bp.get("/<int:document_id>/tim-nguoi/dong")
+@bp.get("/<id:document_id>/tim-nguoi/dong")
 @login_required
+@query(*LOOKUP_ROW)
 def lookup_row(document_id: int):
     """One assignee row for the picker (swapped in at the end of the table); a unit or person
     outside the document's organisation is 404, one already in the table is nothing (204)."""
     doc = services.get_visible(current_user, document_id)
-    step = request.args.get("step", "")
+    step = args()["step"] or ""
     if PICKER_STEPS.get(step) not in ("assignee", "member") or step not in services.available_actions(
             current_user, doc):
         raise NotAllowed("incoming.lookup", "Bạn không cần chọn người cho văn bản này ở bước hiện tại.")
-    kind, ident = request.args.get("kind"), request.args.get("id", "")
-    who = session.get(Organisation if kind == "unit" else User, int(ident)) if ident.isdigit() else None
+    kind, ident = args()["kind"], args()["id"]
+    who = session.get(Organisation if kind == "unit" else User, ident) if ident else None
     inside = (isinstance(who, Organisation) and who.owner_id == doc.organisation_id and not who.is_issuing) or (
         isinstance(who, User) and any(p.organisation_id == doc.organisation_id for p in who.active_positions()))
     if not inside or kind not in ("unit", "person"):
         abort(404)
-    chosen = set(zip(request.args.getlist("a_kind"), request.args.getlist("a_id"), strict=False))
+    chosen = set(zip(args()["a_kind"], args()["a_id"], strict=False))
     if (kind, ident) in chosen:
         return "", 204
     role = "phoi_hop" if chosen else "chu_tri"
@@ -439,13 +432,13 @@ def _file(document_id: int, file_id: int, *, download: bool):  # type: ignore[no
                      as_attachment=download, download_name=row.filename, max_age=0)
 
 
-@bp.get("/<int:document_id>/tep/<int:file_id>")
+@bp.get("/<id:document_id>/tep/<id:file_id>")
 @login_required
 def file_view(document_id: int, file_id: int):
     return _file(document_id, file_id, download=False)
 
 
-@bp.get("/<int:document_id>/tep/<int:file_id>/tai-ve")
+@bp.get("/<id:document_id>/tep/<id:file_id>/tai-ve")
 @login_required
 def file_download(document_id: int, file_id: int):
     return _file(document_id, file_id, download=True)
