@@ -358,3 +358,43 @@ def test_days_left_counts_whole_days_rounded_up():
 def test_naive_stored_times_are_read_as_utc():
     naive = CHANGED.replace(tzinfo=None)
     assert policy.days_left(naive, False, DEFAULTS, CHANGED + timedelta(days=83)) == 7
+
+
+# --- issue 13: word + year + symbols; name syllables in passphrases ----------------------------------
+
+@pytest.mark.parametrize("password", ["Ubnd@2026!", "Admin@2026!", "!2026Ubnd#", "Matkhau@2026!", "@Hanam2026#",
+                                      "Vanthu#2026!"])
+def test_a_context_word_with_a_year_and_symbols_is_refused(password):
+    assert policy.is_word_and_number(password, DEFAULTS.context_words)
+    assert check(password, Context()) == [SIMPLE]
+    assert check(password, Context(), PolicySettings(min_strength=0)) == [SIMPLE]
+
+
+@pytest.mark.parametrize(("full_name", "username", "passphrase"), [
+    ("Nguyễn Thị Thu", "thu.nt", "Mùa thu Hà Nội rất đẹp 2026!"),
+    ("Trần Văn Anh", "anh.tv", "Anh-đi-làm-sớm-mỗi-sáng#7"),
+    ("Lê Thị Hoa", "hoa.lt", "Hoa-sen-nở-giữa-đầm-lầy#7"),
+])
+def test_a_syllable_of_the_name_does_not_block_a_long_passphrase(full_name, username, passphrase):
+    assert check(passphrase, Context(username=username, full_name=full_name)) == []
+
+
+@pytest.mark.parametrize("password", [
+    "Nguyễn-Thị-Thu-trồng-cây#2026",  # the whole name
+    "Trong-vườn-NguyenThiThu#2026",  # the whole name without spaces
+    "Thu-Nguyễn-trồng-cây-ổi#2026",  # given name + surname
+    "Nguyễn-Thu-trồng-cây-ổi#2026",  # surname + given name
+    "Vườn-cây-của-NTThu#2026xyz",  # initials + given name
+    "Vườn-cây-của-TTNguyen#2026",  # initials + surname
+])
+def test_the_name_as_a_whole_and_its_usual_forms_are_refused_even_in_a_passphrase(password):
+    assert policy.MSG_NAME in check(password, Context(full_name="Nguyễn Thị Thu"))
+
+
+def test_a_short_password_built_on_the_given_name_is_still_refused():
+    assert policy.MSG_NAME in check("Hq7#Thu!Zt9Kw", Context(full_name="Nguyễn Thị Thu"))
+    assert policy.MSG_USERNAME in check("Hq7#Thu!Zt9Kw", Context(username="thu.nt"))
+
+
+def test_the_whole_username_is_refused_even_in_a_passphrase():
+    assert policy.MSG_USERNAME in check("Mùa-thu-của-thu.nt-rất-đẹp#2026", Context(username="thu.nt"))

@@ -353,8 +353,8 @@ def probe(settings: Settings, username: str) -> None:
     person found, whose directory lockout counter must not move."""
     config = _settings(settings)
     with _service(config) as conn:
-        if valid_username(username):
-            _find_one(conn, config, username)
+        # a name outside the allowlist never reaches a filter; an unused one is looked up instead
+        _find_one(conn, config, username if valid_username(username) else "portal-decoy")
     _bind_as(config, _decoy_dn(config), secrets.token_urlsafe(16))
 
 
