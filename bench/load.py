@@ -63,7 +63,7 @@ ROLES = ("clerk", "officer", "unit_head", "clerk", "agency_leader", "officer", "
 SEARCHES = ["cong tac van thu", "chuyen doi so", "cai cach hanh chinh", "phong chong thien tai", "quyet dinh ve",
             "ke hoach kiem tra", "bao cao ket qua", "ngan sach nha nuoc", "tet nguyen dan", "dat dai",
             "an toan thong tin", "nong thon moi", "thi dua khen thuong", "dich vu cong truc tuyen"]
-ORGANS = ["Ủy ban nhân dân tỉnh Hà Nam", "Bộ Nội vụ", "Sở Tài chính tỉnh Hà Nam", "Văn phòng Chính phủ"]
+ORGANS = ["Ủy ban nhân dân tỉnh Ninh Bình", "Bộ Nội vụ", "Sở Tài chính tỉnh Ninh Bình", "Văn phòng Chính phủ"]
 NAMES = {  # request name per page, in the order printed
     "list_in": "danh sách đến", "list_out": "danh sách đi", "search_in": "tìm không dấu (đến)",
     "search_out": "tìm không dấu (đi)", "document": "trang văn bản đến", "download": "tải tệp",

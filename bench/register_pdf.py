@@ -45,9 +45,9 @@ CHUNK = 5000
 SEED = 20261121
 YEAR = 2026
 
-ORGANS = ["Ủy ban nhân dân tỉnh Hà Nam", "Văn phòng Ủy ban nhân dân tỉnh Hà Nam", "Bộ Nội vụ",
-          "Sở Tài chính tỉnh Hà Nam", "Văn phòng Chính phủ", "Ủy ban nhân dân huyện Kim Bảng",
-          "Sở Kế hoạch và Đầu tư tỉnh Hà Nam", "Bảo hiểm xã hội tỉnh Hà Nam"]
+ORGANS = ["Ủy ban nhân dân tỉnh Ninh Bình", "Văn phòng Ủy ban nhân dân tỉnh Ninh Bình", "Bộ Nội vụ",
+          "Sở Tài chính tỉnh Ninh Bình", "Văn phòng Chính phủ", "Ủy ban nhân dân phường Kim Bảng",
+          "Sở Xây dựng tỉnh Ninh Bình", "Bảo hiểm xã hội tỉnh Ninh Bình"]
 TYPES = [("Công văn", "UBND-VP"), ("Quyết định", "QĐ-UBND"), ("Kế hoạch", "KH-UBND"), ("Thông báo", "TB-UBND"),
          ("Báo cáo", "BC-UBND"), ("Giấy mời", "GM-UBND")]
 OPENINGS = ["Về việc", "Về việc triển khai", "Quyết định về", "Kế hoạch thực hiện", "Báo cáo kết quả",
@@ -57,7 +57,7 @@ TOPICS = ["công tác văn thư, lưu trữ", "cải cách hành chính", "chuy�
           "thi đua, khen thưởng", "giải quyết khiếu nại, tố cáo", "cải cách thủ tục hành chính",
           "sắp xếp đơn vị hành chính cấp xã", "thực hành tiết kiệm, chống lãng phí"]
 ENDINGS = ["", " năm 2026", " trên địa bàn tỉnh", " giai đoạn 2026 - 2030, định hướng đến năm 2035"]
-RECIPIENTS = ["Sở Tài chính tỉnh Hà Nam", "Ủy ban nhân dân các huyện, thị xã, thành phố", "Các sở, ban, ngành tỉnh",
+RECIPIENTS = ["Sở Tài chính tỉnh Ninh Bình", "Ủy ban nhân dân các xã, phường", "Các sở, ban, ngành tỉnh",
               "Công ty TNHH Thử Nghiệm Số", "Lưu: VT"]
 
 
@@ -84,9 +84,9 @@ def _people(now: datetime) -> tuple[list[dict[str, Any]], ...]:
 
     orgs = [
         {"id": 1, "parent_id": None, "owner_id": 1, "path": "/1/", "depth": 0, "kind": "people_committee",
-         "is_issuing": True, "name": "Ủy ban nhân dân tỉnh Hà Nam", "short_name": "UBND", "organ_id": "H40"},
+         "is_issuing": True, "name": "Ủy ban nhân dân tỉnh Ninh Bình", "short_name": "UBND", "organ_id": "H40"},
         {"id": 2, "parent_id": 1, "owner_id": 2, "path": "/1/2/", "depth": 1, "kind": "department",
-         "is_issuing": True, "name": "Sở Nội vụ tỉnh Hà Nam", "short_name": "SNV", "organ_id": "H40.01"},
+         "is_issuing": True, "name": "Sở Nội vụ tỉnh Ninh Bình", "short_name": "SNV", "organ_id": "H40.01"},
         {"id": 3, "parent_id": 2, "owner_id": 2, "path": "/1/2/3/", "depth": 2, "kind": "internal_unit",
          "is_issuing": False, "name": "Phòng Tổ chức, biên chế và tổ chức phi chính phủ", "short_name": "TCBC",
          "organ_id": None},
@@ -143,7 +143,7 @@ def fill(engine: Engine, rows: int, book: str) -> float:
                 docs.append({**common, "unit_id": 3, "status": "recalled" if n % 997 == 0 else "issued",
                              "book_id": 2, "number": n, "issued_at": at, "code_number": f"{n:02d}",
                              "code_notation": f"{notation.split('-')[0]}-SNV", "issued_date": day,
-                             "organ_name": "Sở Nội vụ tỉnh Hà Nam", "signer_name": "Lê Minh Cường",
+                             "organ_name": "Sở Nội vụ tỉnh Ninh Bình", "signer_name": "Lê Minh Cường",
                              "recipients_text": "; ".join(rng.sample(RECIPIENTS, 3)), "issued_amount": 3})
                 extra.append({"id": n, "organisation_id": 2, "drafter_id": 2, "status": "da_phat_hanh",
                               "type_name": type_name, "subject": subject, "outgoing_id": n, "created_at": at,

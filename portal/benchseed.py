@@ -66,14 +66,14 @@ PLACES = ["Phủ Lý", "Duy Tiên", "Kim Bảng", "Thanh Liêm", "Bình Lục", 
 DEPARTMENT_UNITS = [("Văn phòng", "VP"), ("Phòng Kế hoạch - Tài chính", "KHTC"), ("Phòng Quản lý chuyên ngành", "QLCN")]
 COMMUNE_UNITS = [("Văn phòng - Thống kê", "VP"), ("Phòng Kinh tế", "KT"), ("Phòng Văn hóa - Xã hội", "VHXH")]
 ISSUERS = [  # organ name, its short name in ký hiệu, weight
-    ("Ủy ban nhân dân tỉnh Hà Nam", "UBND", 30), ("Văn phòng Ủy ban nhân dân tỉnh Hà Nam", "VPUBND", 10),
-    ("Tỉnh ủy Hà Nam", "TU", 5), ("Hội đồng nhân dân tỉnh Hà Nam", "HĐND", 3), ("Bộ Nội vụ", "BNV", 4),
-    ("Văn phòng Chính phủ", "VPCP", 4), ("Bộ Tài chính", "BTC", 3), ("Bộ Thông tin và Truyền thông", "BTTTT", 3),
-    ("Sở Nội vụ tỉnh Hà Nam", "SNV", 8), ("Sở Tài chính tỉnh Hà Nam", "STC", 6),
-    ("Sở Kế hoạch và Đầu tư tỉnh Hà Nam", "SKHĐT", 5), ("Sở Tài nguyên và Môi trường tỉnh Hà Nam", "STNMT", 5),
-    ("Ủy ban nhân dân huyện Kim Bảng", "UBND", 3), ("Ủy ban nhân dân huyện Thanh Liêm", "UBND", 3),
-    ("Ủy ban nhân dân thị xã Duy Tiên", "UBND", 3), ("Ủy ban nhân dân thành phố Phủ Lý", "UBND", 3),
-    ("Công an tỉnh Hà Nam", "CAT", 3), ("Bảo hiểm xã hội tỉnh Hà Nam", "BHXH", 2),
+    ("Ủy ban nhân dân tỉnh Ninh Bình", "UBND", 30), ("Văn phòng Ủy ban nhân dân tỉnh Ninh Bình", "VPUBND", 10),
+    ("Tỉnh ủy Ninh Bình", "TU", 5), ("Hội đồng nhân dân tỉnh Ninh Bình", "HĐND", 3), ("Bộ Nội vụ", "BNV", 4),
+    ("Văn phòng Chính phủ", "VPCP", 4), ("Bộ Tài chính", "BTC", 3), ("Bộ Khoa học và Công nghệ", "BKHCN", 3),
+    ("Sở Nội vụ tỉnh Ninh Bình", "SNV", 8), ("Sở Tài chính tỉnh Ninh Bình", "STC", 6),
+    ("Sở Xây dựng tỉnh Ninh Bình", "SXD", 5), ("Sở Nông nghiệp và Môi trường tỉnh Ninh Bình", "SNNMT", 5),
+    ("Ủy ban nhân dân phường Hoa Lư", "UBND", 3), ("Ủy ban nhân dân phường Phủ Lý", "UBND", 3),
+    ("Ủy ban nhân dân phường Nam Định", "UBND", 3), ("Ủy ban nhân dân phường Duy Tiên", "UBND", 3),
+    ("Công an tỉnh Ninh Bình", "CAT", 3), ("Bảo hiểm xã hội tỉnh Ninh Bình", "BHXH", 2),
 ]
 TYPES = [  # name, abbreviation (None: công văn), weight, subject openings
     ("Công văn", None, 40, ["Về việc", "V/v triển khai", "Về việc báo cáo", "Về việc tăng cường"]),
@@ -212,7 +212,7 @@ def sample_pdf(n: int) -> bytes:
     buffer = BytesIO()
     pdf = canvas.Canvas(buffer, invariant=1)
     pdf.setTitle(f"Van ban mau {n}")
-    pdf.drawString(72, 760, f"UY BAN NHAN DAN TINH HA NAM - van ban mau so {n}")
+    pdf.drawString(72, 760, f"UY BAN NHAN DAN TINH NINH BINH - van ban mau so {n}")
     for line in range(8 * n):
         pdf.drawString(72, 730 - 14 * (line % 45), f"Noi dung dong {line + 1}: {fold(TOPICS[line % len(TOPICS)])}")
     pdf.showPage()
@@ -280,7 +280,7 @@ class Plan:
 
     def organisations(self) -> list[dict[str, Any]]:
         rows = [self._org(self.province, None, self.province, f"/{self.province}/", 0, "people_committee", True,
-                          "Ủy ban nhân dân tỉnh Hà Nam", "UBND", self._root_organ())]
+                          "Ủy ban nhân dân tỉnh Ninh Bình", "UBND", self._root_organ())]
         for org in self.orgs:
             kind = "department" if org.index < len(DEPARTMENTS) else "commune"
             path = f"/{self.province}/{org.id}/"
@@ -307,7 +307,7 @@ class Plan:
         def add(uid: int, login: str, title: str, granted: tuple[Role, ...], org: int, unit: int | None) -> None:
             full = self.names[uid] = person_name(uid)
             users.append({"id": uid, "username": login, "full_name": full, "full_name_folded": fold(full),
-                          "email": f"{login}@hanam.gov.vn", "status": "active", "source": "local",
+                          "email": f"{login}@ninhbinh.gov.vn", "status": "active", "source": "local",
                           "password_hash": password_hash, "password_changed_at": self.now,
                           "must_change_password": False, "created_at": self.now})
             positions.append({"id": uid + pos_base, "user_id": uid, "organisation_id": org, "unit_id": unit,
@@ -400,7 +400,7 @@ class Plan:
             ending = ENDINGS[int(rnd() * len(ENDINGS))].format(year=year, quarter=(local.month - 1) // 3 + 1)
             subject = f"{openings[int(rnd() * len(openings))]} {TOPICS[int(rnd() * len(TOPICS))]}{ending}"
             if not exact_done and org is big and i > n // 2:  # what the benchmarks search for exists, whatever N
-                t, number, notation, organ, exact_done = 1, "15", "QĐ-UBND", "Ủy ban nhân dân tỉnh Hà Nam", True
+                t, number, notation, organ, exact_done = 1, "15", "QĐ-UBND", "Ủy ban nhân dân tỉnh Ninh Bình", True
                 type_name, abbr, _w, openings = TYPES[t]
                 subject = f"Quyết định về công tác văn thư, lưu trữ năm {year}"
             channel = channels[i]

@@ -78,7 +78,7 @@ class PersonForm(PositionForm):
     def validate_email(self, field: StringField) -> None:
         value = (field.data or "").strip()
         if value and (len(value) > 100 or not EMAIL_RE.fullmatch(value)):
-            raise ValidationError(_l("Thư điện tử không hợp lệ (ví dụ huong.nt@hanam.gov.vn)."))
+            raise ValidationError(_l("Thư điện tử không hợp lệ (ví dụ huong.nt@ninhbinh.gov.vn)."))
 
     def validate_phone(self, field: StringField) -> None:
         value = (field.data or "").strip()

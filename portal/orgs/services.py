@@ -105,7 +105,7 @@ def validate(data: OrgData, existing: Organisation | None = None) -> dict[str, s
         if message:
             errors[field] = message
     if data.email and (len(data.email) > 100 or not EMAIL_RE.fullmatch(data.email)):
-        errors["email"] = "Thư điện tử không hợp lệ (ví dụ vanthu@hanam.gov.vn)."
+        errors["email"] = "Thư điện tử không hợp lệ (ví dụ vanthu@ninhbinh.gov.vn)."
     for field in ("phone", "fax"):
         value = getattr(data, field)
         if value and not PHONE_RE.fullmatch(value):

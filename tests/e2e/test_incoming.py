@@ -54,7 +54,7 @@ def test_paper_document_from_registration_to_done(browser: Browser, live_server:
     clerk.get_by_label("Số của văn bản").fill("12")
     clerk.get_by_label("Ký hiệu").fill("SNV-VP")
     clerk.get_by_label("Ngày văn bản").fill(issued)
-    clerk.get_by_label("Cơ quan ban hành").fill("Sở Nội vụ tỉnh Hà Nam")
+    clerk.get_by_label("Cơ quan ban hành").fill("Sở Nội vụ tỉnh Ninh Bình")
     clerk.get_by_label("Trích yếu").fill(SUBJECT)
     clerk.get_by_role("button", name="Vào sổ").click()
     expect(clerk.locator("h1")).to_contain_text("12/SNV-VP")
