@@ -65,6 +65,9 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("mark_seen", "04"): {"coop"},
     ("mark_seen", "04d"): {"lead", "coop"},
     ("mark_seen", "05"): {"coop"},  # the lead's part is "đang xử lý" since the progress note
+    # the lead's finish closes the lead's part only: the co-operating officer's part stays open (SPEC §5.6)
+    ("record_progress", "06"): {"coop"},
+    ("mark_seen", "06"): {"coop"},
     ("finish", "04d"): {"lead"},
     ("finish", "05"): {"lead"},
     ("reopen", "06"): {"agency_leader", "presented", "unit_head"},
@@ -83,6 +86,7 @@ MOVES_TO: dict[tuple[str, str], str] = {
     ("file_for_information", "03p"): "06", ("direct_within_unit", "04"): "04",
     ("record_progress", "04"): "04", ("record_progress", "04d"): "05", ("record_progress", "05"): "05",
     ("mark_seen", "04"): "04", ("mark_seen", "04d"): "04", ("mark_seen", "05"): "05",
+    ("record_progress", "06"): "06", ("mark_seen", "06"): "06",
     ("finish", "04d"): "06", ("finish", "05"): "06", ("reopen", "06"): "05",
     ("remind", "04"): "04", ("remind", "04d"): "04", ("remind", "05"): "05",
 }

@@ -31,7 +31,7 @@ def test_full_walk_from_arrival_to_done(db, factory, office):
     services.direct(p["leader"], doc, "Giao Phòng Nghiệp vụ chủ trì tham mưu.",
                     [services.AssigneeSpec(AssignmentRole.LEAD, unit_id=unit.id, deadline=deadline)])
     assert doc.status == S.ASSIGNED
-    assert doc.due_date == deadline
+    assert doc.due_date is None  # the lead's deadline is the lead's; the document keeps its own
     services.direct_within_unit(p["head"], doc, "Đồng chí xử lý.",
                                 [services.AssigneeSpec(AssignmentRole.LEAD, user_id=p["officer"].id)])
     services.record_progress(p["officer"], doc, "Đang dự thảo báo cáo.")

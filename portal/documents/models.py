@@ -219,6 +219,14 @@ class IncomingDocument(_DocumentFields, Base):
 
     organisation: Mapped[Organisation] = relationship(foreign_keys=[organisation_id])
 
+    @property
+    def status_label(self) -> str:
+        """What the badges say. Status 03 covers "tiếp nhận" before and after the số đến is taken
+        (the sender sees 03 either way); only a numbered document is "Đã vào sổ"."""
+        if self.status == IncomingStatus.REGISTERED and self.arrival_number is None:
+            return "Chờ vào sổ"
+        return self.status.label
+
 
 class OutgoingDocument(_DocumentFields, Base):
     __tablename__ = "outgoing_documents"

@@ -161,6 +161,13 @@ class AssignForm(FlaskForm):
     deadline = Field(_l("Hạn xử lý"))
 
 
+class DirectForm(AssignForm):
+    """Phân phối: the assignee rows, and the document's own deadline, which stays as registered
+    unless the leader sets it here (each row's deadline is that row's)."""
+
+    due_date = DateVNField(_l("Hạn giải quyết văn bản"))
+
+
 @dataclass
 class Row:
     """One assignee row as typed, to show again after a refused submission."""
@@ -204,6 +211,7 @@ def assignee_rows(formdata) -> tuple[list[services.AssigneeSpec], list[Row], dic
 class ProgressForm(FlaskForm):
     text = TextAreaField(_l("Nội dung tiến độ, ý kiến"), render_kw={"maxlength": 2000, "rows": 3})
     files = MultipleFileField(_l("Tệp kèm theo"))
+    done = BooleanField(_l("Đã hoàn thành phần việc phối hợp của tôi"))
 
 
 class FinishForm(FlaskForm):

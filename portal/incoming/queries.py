@@ -17,6 +17,7 @@ from portal.documents.models import IncomingDocument, IncomingStatus, Urgency
 from portal.incoming.models import Assignment, AssignmentRole, AssignmentState
 from portal.incoming.services import (
     OPEN_STATUSES,
+    WORK_STATUSES,
     headed_unit_id,
     is_front_desk,
     org_id,
@@ -48,18 +49,21 @@ def _has_mine(user: User, *conditions: ColumnElement[bool]) -> ColumnElement[boo
     return exists().where(Assignment.document_id == D.id, _mine(user), *conditions).correlate(D)
 
 
+# A person's own queues follow their own assignment's state, as the document page shows it: the
+# lead's finish (06) leaves co-operating parts open, so "my work" looks at documents at 04, 05 and 06.
+
 def _waiting(user: User) -> ColumnElement[bool]:
     """Chờ xử lý: something of mine not started yet (a unit head's unit row counts until the head
     directs it within the unit)."""
     new = Assignment.state.in_([AssignmentState.NEW, AssignmentState.SEEN])
     not_info_seen = ~and_(Assignment.role == AssignmentRole.INFORM, Assignment.state == AssignmentState.SEEN)
-    return and_(D.status.in_(OPEN_STATUSES), _has_mine(user, new, not_info_seen))
+    return and_(D.status.in_(WORK_STATUSES), _has_mine(user, new, not_info_seen))
 
 
 def _working(user: User) -> ColumnElement[bool]:
     if is_front_desk(user):
         return D.status.in_(OPEN_STATUSES)
-    return and_(D.status.in_(OPEN_STATUSES), _has_mine(user, Assignment.state == AssignmentState.WORKING))
+    return and_(D.status.in_(WORK_STATUSES), _has_mine(user, Assignment.state == AssignmentState.WORKING))
 
 
 # "not done" spelled as the open states, so the (assignee, state) indexes read only open rows: at
@@ -67,13 +71,24 @@ def _working(user: User) -> ColumnElement[bool]:
 _OPEN_STATES = tuple(s for s in AssignmentState if s != AssignmentState.DONE)
 
 
+def _late_part(*conditions: ColumnElement[bool]) -> list[ColumnElement[bool]]:
+    """An assignment past its own deadline and not done (for-information rows have no work)."""
+    return [Assignment.deadline < local_today(), Assignment.state.in_(_OPEN_STATES),
+            Assignment.role != AssignmentRole.INFORM, *conditions]
+
+
 def _overdue(user: User) -> ColumnElement[bool]:
-    today = local_today()
+    """Quá hạn. Two deadlines, never mixed: the document's own (hạn giải quyết, set at
+    registration or by the directing leader) and each assignment's (hạn xử lý).
+    - Clerks and agency leaders follow the document: open (04, 05) past its own deadline, or any
+      part of its work past that part's deadline (also a co-operating part left open at 06).
+    - Everyone else follows their own parts: an assignment of theirs past its own deadline.
+    The list's "Hạn giải quyết" column shows the document's deadline, red when the document is late."""
     if is_front_desk(user):
-        return and_(D.status.in_(OPEN_STATUSES), D.due_date < today)
-    return and_(D.status.in_(OPEN_STATUSES),
-                _has_mine(user, Assignment.deadline < today, Assignment.state.in_(_OPEN_STATES),
-                          Assignment.role != AssignmentRole.INFORM))
+        late_part = exists().where(Assignment.document_id == D.id, *_late_part()).correlate(D)
+        return or_(and_(D.status.in_(OPEN_STATUSES), D.due_date < local_today()),
+                   and_(D.status.in_(WORK_STATUSES), late_part))
+    return and_(D.status.in_(WORK_STATUSES), _has_mine(user, *_late_part()))
 
 
 @dataclass(frozen=True)

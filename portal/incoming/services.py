@@ -17,9 +17,10 @@ send_back                 03p                    the leader it is presented to
 direct                    03p                    the leader it is presented to (agency leader)
 file_for_information      03p                    the leader it is presented to
 direct_within_unit        04, 05                 head of a unit assigned by the leader
-record_progress           04, 05                 a person assignee (the lead's first note → 05)
+record_progress           04, 05 (06: own part)  a person assignee (the lead's first note → 05)
+  … part_done             04, 05, 06             a co-operating person finishes their own part (handling.py)
 mark_seen                 04, 05, 06             a person assignee
-finish                    04, 05                 the lead person
+finish                    04, 05                 the lead person (closes the lead chain only)
 reopen                    06                     an agency leader, or the head of the lead unit
 remind                    04, 05                 clerk, agency leader, or whoever assigned it
 confirm_recall            not 02/15, recall asked clerk
@@ -52,6 +53,7 @@ from portal.documents.models import (
     Urgency,
 )
 from portal.errors import NotAllowed, NotFound, ValidationFailed
+from portal.incoming import handling
 from portal.incoming.models import (
     Assignment,
     AssignmentRole,
@@ -68,6 +70,9 @@ from portal.timeutil import local_today, local_year, to_local
 
 S = IncomingStatus
 OPEN_STATUSES = (S.ASSIGNED, S.IN_PROGRESS)
+# an assignment not yet done can still be worked on, chased and listed while its document is at
+# one of these: the lead's finish (06) leaves co-operating parts open (handling.py)
+WORK_STATUSES = (*OPEN_STATUSES, S.DONE)
 RETURN_CATEGORIES = {
     "chu_ky": "Chữ ký số không hợp lệ hoặc không toàn vẹn",
     "sai_noi_nhan": "Gửi sai nơi nhận",
@@ -92,6 +97,7 @@ ACTION_LABELS = {
     "input": "Gửi ý kiến phối hợp",
     "seen": "Đã xem",
     "finish": "Hoàn thành",
+    "finish_part": "Hoàn thành phần việc phối hợp",
     "reopen": "Mở lại",
     "remind": "Đôn đốc",
     "recall_requested": "Nơi gửi đề nghị thu hồi",
@@ -186,7 +192,7 @@ def get_visible(user: User, document_id: int) -> IncomingDocument:
 def _step(doc: IncomingDocument, action: str, *allowed: S) -> None:
     if doc.status not in allowed:
         raise WrongStep(f"incoming.{action}",
-                        f"Văn bản đang ở trạng thái “{doc.status.label}”, không thể "
+                        f"Văn bản đang ở trạng thái “{doc.status_label}”, không thể "
                         f"“{ACTION_LABELS[action].lower()}”.")
 
 
@@ -586,6 +592,8 @@ def present(clerk: User, doc: IncomingDocument, leader_id: int, note: str | None
 def forward(leader: User, doc: IncomingDocument, other_id: int, note: str | None = None) -> None:
     _step(doc, "forward", S.PRESENTED)
     _holder(doc.presented_to_id == leader.id, "forward")
+    if other_id == leader.id:
+        raise ValidationFailed({"leader_id": "Văn bản đang được trình chính đồng chí; hãy chọn một lãnh đạo khác."})
     other = _leader_of(doc, other_id)
     doc.presented_to_id = other.id
     doc.presented_at = _now()
@@ -659,13 +667,20 @@ def _create_assignments(doc: IncomingDocument, actor: User, specs: list[Assignee
     return rows
 
 
-def direct(leader: User, doc: IncomingDocument, directive: str, assignees: list[AssigneeSpec]) -> list[Assignment]:
+def direct(leader: User, doc: IncomingDocument, directive: str, assignees: list[AssigneeSpec],
+           due_date: date | None = None) -> list[Assignment]:
     """Phân phối (chờ phân phối → 04): the ý kiến chỉ đạo and exactly one lead, any number of
-    co-operating and for-information units or persons, each with its own deadline."""
+    co-operating and for-information units or persons, each with its own deadline. The document's
+    own deadline (hạn giải quyết) changes only when the leader sets it here; the lead's deadline
+    is the lead's, never copied onto the document."""
     _step(doc, "direct", S.PRESENTED)
     _holder(doc.presented_to_id == leader.id, "direct")
     _holder(is_agency_leader(leader, doc), "direct", "Chỉ lãnh đạo cơ quan được phân phối văn bản đến.")
-    return _assign(leader, doc, directive, assignees, "direct")
+    if due_date is not None and due_date < local_today():
+        raise ValidationFailed({"due_date": "Hạn giải quyết không thể trước hôm nay."})
+    rows = _assign(leader, doc, directive, assignees, "direct")
+    doc.due_date = due_date or doc.due_date
+    return rows
 
 
 def assign_directly(clerk: User, doc: IncomingDocument, note: str, assignees: list[AssigneeSpec]) -> list[Assignment]:
@@ -683,8 +698,6 @@ def _assign(actor: User, doc: IncomingDocument, directive: str, assignees: list[
         raise ValidationFailed({"directive": "Ý kiến chỉ đạo tối đa 2.000 ký tự."})
     _check_assignees(doc, assignees)
     rows = _create_assignments(doc, actor, assignees, directive or None, level=1)
-    lead = next(r for r in rows if r.role == AssignmentRole.LEAD)
-    doc.due_date = lead.deadline or doc.due_date
     doc.presented_to_id = None
     session.flush()
     names = "; ".join(f"{r.role.label}: {_name(r)}" + (f" (hạn {r.deadline:%d/%m/%Y})" if r.deadline else "")
@@ -722,10 +735,12 @@ def unit_assignment(user: User, doc: IncomingDocument) -> Assignment | None:
 def direct_within_unit(head: User, doc: IncomingDocument, directive: str,
                        assignees: list[AssigneeSpec]) -> list[Assignment]:
     """The unit head's level of the phiếu: persons of the unit, one lead among them."""
-    _step(doc, "unit_direct", *OPEN_STATUSES)
+    _step(doc, "unit_direct", *WORK_STATUSES)
     parent = unit_assignment(head, doc)
     if parent is None:
         raise NotAllowed("incoming.unit_direct", "Chỉ lãnh đạo đơn vị được giao xử lý mới giao tiếp trong đơn vị.")
+    if parent.state == AssignmentState.DONE:
+        raise WrongStep("incoming.unit_direct", "Phần việc của đơn vị đã hoàn thành.")
     if session.execute(select(Assignment.id).where(Assignment.parent_id == parent.id)).first():
         raise WrongStep("incoming.unit_direct", "Đơn vị đã giao xử lý văn bản này; hãy xem phiếu giải quyết.")
     directive = (nfc(directive) or "").strip()
@@ -746,29 +761,41 @@ def my_assignments(user: User, doc: IncomingDocument) -> list[Assignment]:
 def lead_person_assignment(doc: IncomingDocument) -> Assignment | None:
     """The person who answers for the document: the lead person, directly or through the lead
     unit's own lead."""
-    rows = list(session.execute(select(Assignment).where(Assignment.document_id == doc.id,
-                                                         Assignment.role == AssignmentRole.LEAD)).scalars())
-    top = next((r for r in rows if r.level == 1), None)
-    if top is None:
-        return None
-    if top.assignee_user_id is not None:
-        return top
-    return next((r for r in rows if r.parent_id == top.id and r.assignee_user_id is not None), None)
+    chain = handling.lead_chain(doc)
+    return chain[-1] if chain and chain[-1].assignee_user_id is not None else None
 
 
-def record_progress(user: User, doc: IncomingDocument, text: str, files: Iterable[Upload] = ()) -> None:
+def progress_rows(user: User, doc: IncomingDocument) -> list[Assignment]:
+    """The rows a progress note may be about: any of mine not done while the document is open;
+    after the lead's finish, only my own open part."""
+    if doc.status in OPEN_STATUSES:
+        return [r for r in my_assignments(user, doc) if r.state != AssignmentState.DONE]
+    return handling.open_parts(user, doc) if doc.status == S.DONE else []
+
+
+def record_progress(user: User, doc: IncomingDocument, text: str, files: Iterable[Upload] = (), *,
+                    part_done: bool = False) -> None:
     """A progress note (the lead's first one moves 04 → 05); co-operating assignees send their
-    input to the lead this way."""
-    _step(doc, "progress", *OPEN_STATUSES)
-    mine = my_assignments(user, doc)
-    _holder(bool(mine), "progress", "Bạn không được giao xử lý văn bản này.")
+    input to the lead this way, and with ``part_done`` finish their own part, also after the lead
+    has finished the document (handling.py); the document's status does not move for that."""
+    _step(doc, "progress", *WORK_STATUSES)
+    mine = progress_rows(user, doc)
+    _holder(bool(mine), "progress", "Bạn không có phần việc đang mở ở văn bản này.")
     text = (nfc(text) or "").strip()
     if not text:
         raise ValidationFailed({"text": "Hãy ghi nội dung tiến độ hoặc ý kiến."})
     if len(text) > 2000:
         raise ValidationFailed({"text": "Nội dung tối đa 2.000 ký tự."})
+    parts = handling.open_parts(user, doc) if part_done else []
+    if part_done and not parts:
+        raise ValidationFailed({"done": "Bạn không có phần việc phối hợp đang mở; người chủ trì dùng “Hoàn thành”."})
     for upload in files:
         _attach(doc, user, upload.stream, upload.filename, FileRole.RESULT)
+    if parts:
+        handling.close_parts(parts, _now())
+        session.flush()
+        _event(doc, user, "finish_part", text=text, assignment=parts[-1])
+        return
     row = mine[-1]
     row.state = AssignmentState.WORKING
     lead = lead_person_assignment(doc)
@@ -805,12 +832,10 @@ def finish(user: User, doc: IncomingDocument, result: str, files: Iterable[Uploa
     for upload in files:
         _attach(doc, user, upload.stream, upload.filename, FileRole.RESULT)
     now = _now()
-    for row in session.execute(select(Assignment).where(Assignment.document_id == doc.id)).scalars():
-        if row.role != AssignmentRole.INFORM and row.state != AssignmentState.DONE:
-            row.state = AssignmentState.DONE
-            row.finished_at = now
+    for row in handling.lead_chain(doc):  # co-operating and for-information rows keep their own state
+        row.state, row.finished_at = AssignmentState.DONE, now
     doc.result_text = result
-    doc.answer_outgoing_id = answer_outgoing_id
+    doc.answer_outgoing_id = answer_outgoing_id or doc.answer_outgoing_id or handling.issued_reply_id(doc)
     doc.completed_at = now
     _move(doc, user, "finish", S.DONE, text=result)
 
@@ -828,10 +853,8 @@ def reopen(user: User, doc: IncomingDocument, reason: str) -> None:
         raise ValidationFailed({"reason": "Hãy ghi lý do mở lại."})
     if lead is None:
         raise WrongStep("incoming.reopen", "Văn bản được lưu để biết, không có đơn vị chủ trì để xử lý lại.")
-    for row in session.execute(select(Assignment).where(Assignment.document_id == doc.id)).scalars():
-        if row.role != AssignmentRole.INFORM:
-            row.state = AssignmentState.WORKING
-            row.finished_at = None
+    for row in handling.lead_chain(doc):  # what the finish closed; the others' parts stay as they are
+        row.state, row.finished_at = AssignmentState.WORKING, None
     doc.completed_at = None
     _move(doc, user, "reopen", S.IN_PROGRESS, text=reason)
 
@@ -839,10 +862,13 @@ def reopen(user: User, doc: IncomingDocument, reason: str) -> None:
 # --- chasing --------------------------------------------------------------------------------------------
 
 def remind(user: User, doc: IncomingDocument, assignment_id: int, kind: ReminderKind, text: str) -> Reminder:
-    _step(doc, "remind", *OPEN_STATUSES)
     row = session.get(Assignment, assignment_id)
+    open_part = row is not None and row.document_id == doc.id and row.state != AssignmentState.DONE
+    _step(doc, "remind", *(WORK_STATUSES if open_part else OPEN_STATUSES))  # at 06: a part still open
     if row is None or row.document_id != doc.id:
         raise NotFound()
+    if row.state == AssignmentState.DONE:
+        raise WrongStep("incoming.remind", "Phần việc này đã hoàn thành.")
     _holder(is_clerk(user, doc) or is_agency_leader(user, doc) or row.assigned_by_id == user.id, "remind",
             "Chỉ văn thư, lãnh đạo cơ quan hoặc người giao việc được đôn đốc.")
     if kind not in (ReminderKind.REMIND, ReminderKind.CRITICISE, ReminderKind.REVIEW):
@@ -866,7 +892,7 @@ def send_due_reminders(today: date | None = None) -> int:
     today = today or local_today()
     rows = session.execute(
         select(Assignment).join(IncomingDocument, IncomingDocument.id == Assignment.document_id)
-        .where(IncomingDocument.status.in_(OPEN_STATUSES), Assignment.deadline.is_not(None),
+        .where(IncomingDocument.status.in_(WORK_STATUSES), Assignment.deadline.is_not(None),
                Assignment.deadline <= today + timedelta(days=DUE_SOON_DAYS),
                Assignment.role != AssignmentRole.INFORM, Assignment.state != AssignmentState.DONE)
     ).scalars().all()
@@ -1047,14 +1073,16 @@ def available_actions(user: User, doc: IncomingDocument) -> set[str]:
         actions |= {"forward", "send_back", "file_info"}
         if is_agency_leader(user, doc):
             actions.add("direct")
-    if status in OPEN_STATUSES:
+    if status in WORK_STATUSES:
         parent = unit_assignment(user, doc)
-        if parent is not None and not session.execute(
+        if parent is not None and parent.state != AssignmentState.DONE and not session.execute(
                 select(Assignment.id).where(Assignment.parent_id == parent.id)).first():
             actions.add("unit_direct")
-        mine = my_assignments(user, doc)
-        if mine:
+        if progress_rows(user, doc):
             actions.add("progress")
+        if handling.open_parts(user, doc):
+            actions.add("finish_part")
+    if status in OPEN_STATUSES:
         lead = lead_person_assignment(doc)
         if lead is not None and lead.assignee_user_id == user.id:
             actions.add("finish")
@@ -1072,7 +1100,7 @@ def available_actions(user: User, doc: IncomingDocument) -> set[str]:
 
 
 def can_remind(user: User, doc: IncomingDocument, row: Assignment) -> bool:
-    return doc.status in OPEN_STATUSES and row.state != AssignmentState.DONE and (
+    return doc.status in WORK_STATUSES and row.state != AssignmentState.DONE and (
         is_clerk(user, doc) or is_agency_leader(user, doc) or row.assigned_by_id == user.id)
 
 
@@ -1097,6 +1125,8 @@ def lookup(user: User, doc: IncomingDocument, kind: str, q: str, limit: int = 15
     if kind == "leader":
         stmt = stmt.join(PositionRole, PositionRole.position_id == Position.id).where(
             PositionRole.role.in_((Role.AGENCY_LEADER, Role.UNIT_HEAD)))
+        if doc.status == S.PRESENTED and doc.presented_to_id is not None:  # "chuyển": never to oneself
+            stmt = stmt.where(User.id != doc.presented_to_id)
     elif kind == "member":
         unit = headed_unit_id(user)
         if unit is None:

@@ -24,9 +24,10 @@ from portal.documents import identifiers
 from portal.documents.models import IncomingDocument, Secrecy, Urgency
 from portal.drafts import signatures
 from portal.errors import NotAllowed, NotFound, ValidationFailed
-from portal.incoming import bp, services
+from portal.incoming import bp, handling, services
 from portal.incoming.forms import (
     AssignForm,
+    DirectForm,
     FinishForm,
     LeaderForm,
     MetadataForm,
@@ -61,7 +62,7 @@ STEPS = {
     "return": Step(ReturnForm, "_step_return.html", "Trả lại nơi gửi", "incoming.return_to_sender"),
     "present": Step(LeaderForm, "_step_leader.html", "Trình lãnh đạo", "incoming.present"),
     "assign_directly": Step(AssignForm, "_step_assign.html", "Chuyển xử lý", "incoming.assign_directly"),
-    "direct": Step(AssignForm, "_step_assign.html", "Phân phối, chỉ đạo", "incoming.direct"),
+    "direct": Step(DirectForm, "_step_assign.html", "Phân phối, chỉ đạo", "incoming.direct"),
     "forward": Step(LeaderForm, "_step_leader.html", "Chuyển lãnh đạo khác", "incoming.forward"),
     "file_info": Step(NoteForm, "_step_note.html", "Lưu, để biết", "incoming.file_for_information"),
     "send_back": Step(ReasonForm, "_step_reason.html", "Trả lại văn thư", "incoming.send_back"),
@@ -140,8 +141,8 @@ def _page(doc: IncomingDocument, status: int = 200, *, step: str | None = None, 
                   signature_reports=[(f, _report(f.signature_report)) for f in files if f.signature_report],
                   source=(source := services.source_of(doc)),
                   identifier=identifiers.of_incoming(doc, source.outgoing if source else None),
-                  assignments=assignments, remind_forms=remind_forms, action_labels=services.ACTION_LABELS,
-                  return_categories=services.RETURN_CATEGORIES, slip_url=slip,
+                  assignments=assignments, replies=handling.replies(doc), remind_forms=remind_forms, actions=actions,
+                  action_labels=services.ACTION_LABELS, return_categories=services.RETURN_CATEGORIES, slip_url=slip,
                   urgency_label=Urgency(int(doc.urgency or 0)).label,
                   secrecy_label=Secrecy(int(doc.secrecy or 0)).label,
                   breadcrumbs=_crumbs((_title(doc), url_for("incoming.document", document_id=doc.id))), **context)
@@ -179,7 +180,7 @@ def _act(document_id: int, step: str, call: Callable[[IncomingDocument, FlaskFor
     doc = services.get_visible(current_user, document_id)
     if step not in services.available_actions(current_user, doc):
         raise NotAllowed(f"incoming.{step}", f"Bạn không thể “{STEPS[step].title.lower()}” với văn bản này "
-                                             f"ở trạng thái “{doc.status.label}”.")
+                                             f"ở trạng thái “{doc.status_label}”.")
     form = form or STEPS[step].form(prefix=step)
     if step == "register":
         _offer(form, doc.organisation_id)  # type: ignore[arg-type]
@@ -214,12 +215,13 @@ def _back_to(doc: IncomingDocument) -> str:
 
 
 def _assign(document_id: int, step: str, service: Callable[..., object], done: str):  # type: ignore[no-untyped-def]
-    """The three assigning steps: directive plus the picker's rows; bad rows are a 422 at once."""
+    """The assigning steps: directive, the picker's rows (bad ones: 422 at once), phân phối's deadline."""
     def call(doc: IncomingDocument, form: FlaskForm) -> None:
         specs, _rows, errors = assignee_rows(request.form)
         if errors:
             raise ValidationFailed(errors)
-        service(current_user, doc, form.directive.data or "", specs)  # type: ignore[attr-defined]
+        extra = {"due_date": form.due_date.data} if isinstance(form, DirectForm) else {}
+        service(current_user, doc, form.directive.data or "", specs, **extra)  # type: ignore[attr-defined]
     return _act(document_id, step, call, done)
 
 
@@ -311,7 +313,7 @@ def file_for_information(document_id: int):
 @login_required
 def record_progress(document_id: int):
     return _act(document_id, "progress", lambda d, f: services.record_progress(
-        current_user, d, f.text.data or "", _uploads(f.files.data)), "Đã ghi tiến độ.")
+        current_user, d, f.text.data or "", _uploads(f.files.data), part_done=bool(f.done.data)), "Đã ghi tiến độ.")
 
 
 @bp.post("/<id:document_id>/da-xem")

@@ -243,10 +243,14 @@ class _Incoming(_Source):
     answer = aliased(OutgoingDocument)
 
     def statement(self) -> Select[Any]:
-        d, answer = self.d, self.answer
+        d, answer, a = self.d, self.answer, Assignment
+        # (4): the lead's own deadline, else the document's; the lead's is no longer copied onto it
+        lead_deadline = (select(a.deadline).where(a.document_id == d.id, a.level == 1, a.role == AssignmentRole.LEAD)
+                         .order_by(a.id).limit(1).correlate(d).scalar_subquery())
         stmt = (select(d.year, d.book_id, d.arrival_number, d.id, d.arrival_date, d.organ_name, d.code_number,
                        d.code_notation, d.issued_date, d.type_name, d.subject, d.channel, d.urgency, d.has_paper,
-                       d.status, d.recalled_at, d.recall_reason, d.due_date, d.completed_at,
+                       d.status, d.recalled_at, d.recall_reason, func.coalesce(lead_deadline, d.due_date)
+                       .label("due_date"), d.completed_at,
                        answer.code_number.label("answer_number"), answer.code_notation.label("answer_notation"),
                        answer.issued_date.label("answer_date"))
                 .outerjoin(answer, answer.id == d.answer_outgoing_id)

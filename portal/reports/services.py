@@ -402,9 +402,13 @@ def outgoing_report(scope: Scope, period: Period, grouping: Grouping) -> Report:
     start, end = period.bounds()
     o = OutgoingDocument
     answered = aliased(IncomingDocument)
+    a = Assignment
+    # a reply is due by the answered document's lead deadline, else its own (as incoming_report)
+    lead_due = (select(a.deadline).where(a.document_id == answered.id, a.level == 1, a.role == AssignmentRole.LEAD)
+                .order_by(a.id).limit(1).correlate(answered).scalar_subquery())
     inner = (
         select(o.id, o.file_sha256, o.status, o.recalled_at, o.issued_at, Draft.signed_at, Draft.reply_to_id,
-               answered.due_date.label("reply_due"),
+               func.coalesce(lead_due, answered.due_date).label("reply_due"),
                func.coalesce(Draft.unit_id, o.unit_id).label("unit_id"), Draft.drafter_id.label("person_id"))
         .select_from(o)
         .outerjoin(Draft, Draft.outgoing_id == o.id)
