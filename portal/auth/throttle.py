@@ -117,7 +117,7 @@ def failed(address: str | None) -> None:
             pipe.zremrangebyscore(key, "-inf", now - longest)
             pipe.expire(key, longest)
             pipe.execute()
-    except Exception as exc:  # noqa: BLE001 - any Redis trouble: the audit row still counts
+    except Exception as exc:  # any Redis trouble: the audit row still counts
         log.warning("Redis không ghi được lần đăng nhập sai (%s); dùng số đếm trong cơ sở dữ liệu", exc)
 
 
@@ -131,7 +131,7 @@ def _redis_counts(address: str, limits: tuple[Limit, ...]) -> list[int] | None:
             for limit in limits:
                 pipe.zcount(_key(address), now - limit.seconds, "+inf")
             return [int(n) for n in pipe.execute()]
-    except Exception as exc:  # noqa: BLE001 - Redis down must not stop sign-in: count in the database
+    except Exception as exc:  # Redis down must not stop sign-in: count in the database
         log.warning("Redis không trả lời (%s); đếm lần đăng nhập sai trong cơ sở dữ liệu", exc)
         return None
 
