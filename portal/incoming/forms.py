@@ -59,6 +59,13 @@ def _int_or_none(value: object) -> int | None:
     return parse_id(value)
 
 
+def _level_or_none(value: object) -> int | None:
+    """Độ khẩn, độ mật as posted: a level from 0 (Thường) up, not an id, so 0 counts; the validators
+    below check it is one of the enum's values."""
+    text = str(value).strip() if value is not None else ""
+    return int(text) if len(text) == 1 and text.isascii() and text.isdigit() else None
+
+
 def _max(name: str) -> dict[str, int]:
     return {"maxlength": services.LIMITS[name]}
 
@@ -79,9 +86,9 @@ class MetadataForm(FlaskForm):
     subject = TextAreaField(_l("Trích yếu"), render_kw={**_max("subject"), "rows": 3})
     signer_position = StringField(_l("Chức vụ người ký"), render_kw=_max("signer_position"))
     signer_name = StringField(_l("Họ tên người ký"), render_kw=_max("signer_name"))
-    urgency = SelectField(_l("Độ khẩn"), choices=URGENCY_CHOICES, coerce=_int_or_none, validate_choice=False,
+    urgency = SelectField(_l("Độ khẩn"), choices=URGENCY_CHOICES, coerce=_level_or_none, validate_choice=False,
                           default=0)
-    secrecy = SelectField(_l("Độ mật"), choices=SECRECY_CHOICES, coerce=_int_or_none, validate_choice=False,
+    secrecy = SelectField(_l("Độ mật"), choices=SECRECY_CHOICES, coerce=_level_or_none, validate_choice=False,
                           default=0)
     due_date = DateVNField(_l("Hạn giải quyết"))
     page_amount = StringField(_l("Số trang"), render_kw={"inputmode": "numeric", "maxlength": 3})
