@@ -142,7 +142,7 @@ def crowd(db, factory, home, away):
     (lambda c, home, away: {"status": "disabled"}, {"nghi.stc"}, {"vanthu.snv", "khoa.snv"}),
     (lambda c, home, away: {"organisation_id": home.id, "role": "officer", "status": "active"}, set(),
      {"vanthu.snv", "khoa.snv", "nghi.stc"}),
-    (lambda c, home, away: {"role": "no-such-role", "status": "x", "unit_id": "abc"},
+    (lambda c, home, away: {"role": "no-such-role", "status": "x"},
      {"vanthu.snv", "khoa.snv", "nghi.stc"}, set()),
 ])
 def test_each_filter(client, login, provincial, crowd, home, away, params, found, not_found):
