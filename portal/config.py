@@ -72,7 +72,7 @@ DEFAULTS: dict[str, Any] = {
     "PASSWORD_REQUIRE_CLASSES": True,
     "PASSWORD_MIN_STRENGTH": 3,
     # words no password may be built on, besides the person's own name, username and organisation
-    "PASSWORD_CONTEXT_WORDS": "ubnd,vanthu,hanam,tinh,matkhau,password,admin,qlvb",
+    "PASSWORD_CONTEXT_WORDS": "ubnd,vanthu,tinh,matkhau,password,admin,qlvb",  # + the province, from its row
     "PASSWORD_HISTORY": 10,
     "PASSWORD_MAX_AGE_DAYS": 90,
     "PASSWORD_ADMIN_MAX_AGE_DAYS": 60,

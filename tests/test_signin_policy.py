@@ -513,3 +513,19 @@ def test_reporting_a_compromised_account_ends_every_session_and_forces_a_change(
     assert _audit(db, "auth.compromise_reported")[-1].object_id == str(person.id)
     login(person)
     assert client.get("/").headers["Location"] == "/auth/mat-khau"
+
+
+def test_the_province_named_by_its_row_is_a_context_word(app, db, factory):
+    """No setting names a province (tỉnh Hà Nam is gone since 2025): the word comes from the root row,
+    so "Quangtri@2026!" is as guessable in that province as "Ubnd@2026!" is everywhere."""
+    from portal.auth import password_change, policy
+
+    root = factory.province()
+    root.name = "Ủy ban nhân dân tỉnh Quảng Trị"
+    db.flush()
+    settings = password_change.policy_settings()
+    assert "quangtri" in settings.context_words
+    assert "hanam" not in settings.context_words
+    assert policy.is_word_and_number("Quangtri@2026!", settings.context_words)
+    assert not policy.is_word_and_number("Quangtri@2026!", policy.PolicySettings().context_words)
+    assert policy.MSG_SIMPLE in policy.check("Quangtri@2026!", policy.Context(), settings)

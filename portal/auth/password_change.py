@@ -4,7 +4,7 @@ the directory, after the policy) and "báo mất quyền kiểm soát". No Flask
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -16,6 +16,8 @@ from portal.auth.sessions import Client, end_all_sessions, open_session
 from portal.auth.signin import DirectoryDown, _count_failure, _settings, directory_settings
 from portal.db import session, utcnow
 from portal.errors import NotAllowed, ValidationFailed
+from portal.orgs import province
+from portal.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +27,13 @@ DIRECTORY_UNREACHABLE = ("Không kết nối được máy chủ danh bạ. Vui 
 
 
 def policy_settings() -> policy.PolicySettings:
-    return policy.settings_from(_settings())
+    """The configured rules, with the province's own name (read from its row, "ninhbinh") among the
+    context words: "Ninhbinh@2026!" is as guessable here as "Ubnd@2026!"."""
+    settings = policy.settings_from(_settings())
+    place = fold(province.place_name()).split()
+    if not place:
+        return settings
+    return replace(settings, context_words=tuple(dict.fromkeys([*settings.context_words, "".join(place)])))
 
 
 def is_admin(user: User) -> bool:

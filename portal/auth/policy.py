@@ -41,7 +41,7 @@ class PolicySettings:
     admin_max_age_days: int = 60  # 0 = never expires
     warn_days: int = 7
     temporary_hours: int = 72  # lifetime of a one-time temporary password
-    context_words: tuple[str, ...] = ("ubnd", "vanthu", "hanam", "tinh", "matkhau", "password", "admin", "qlvb")
+    context_words: tuple[str, ...] = ("ubnd", "vanthu", "tinh", "matkhau", "password", "admin", "qlvb")
 
 
 _TRUE = {"1", "true", "yes", "on", "co", "có"}
