@@ -81,6 +81,10 @@ def htmx_swap(page: Page, watch: Watch, action: Callable[[], None], request_kind
               swapped: str = "main") -> Response:
     """Do `action` and prove htmx answered it in place: the request was htmx's, the old `swapped`
     element was replaced, and no page load happened (the marker on `window` survives)."""
+    # a click before htmx has boosted the links of a freshly loaded page is a plain navigation
+    # (seen on a loaded machine right after signing in): wait for the page and htmx first
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => !!window.htmx")
     page.evaluate("(sel) => { window.__marker = 42; document.querySelector(sel).dataset.stale = 'yes'; }", swapped)
     loads = watch.full_loads
     with page.expect_response(request_kind) as info:
