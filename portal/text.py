@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from portal.errors import ValidationFailed
+
 
 def nfc(value: str | None) -> str | None:
     """Strip and normalise to NFC; an input typed with combining marks (NFD, as some Mac and
@@ -23,3 +25,12 @@ def fold(value: str | None) -> str:
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     stripped = stripped.replace("đ", "d").replace("Đ", "D")
     return " ".join(stripped.lower().split())
+
+
+def limited(value: str | None, limit: int, field: str, label: str) -> str:
+    """What was typed, NFC and stripped, if it fits its column; else ValidationFailed naming the
+    field (PostgreSQL refuses an overlong VARCHAR(n) with an error, SQLite keeps it: neither cuts)."""
+    text = nfc(value) or ""
+    if len(text) > limit:
+        raise ValidationFailed({field: f"{label} tối đa {limit:,} ký tự (đang có {len(text):,}).".replace(",", ".")})
+    return text

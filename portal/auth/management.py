@@ -22,7 +22,7 @@ from portal.auth.models import AuthFailure, AuthSession, Position, PositionRole,
 from portal.db import session, utcnow
 from portal.errors import NotAllowed, NotFound, ValidationFailed
 from portal.orgs.models import Organisation
-from portal.text import nfc
+from portal.text import limited, nfc
 
 PROVINCE_ONLY_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.OVERVIEW})
 AUTH_ACTIONS = ("auth.sign_in", "auth.sign_in_failed", "auth.sign_out", "auth.locked", "auth.lockout_expired",
@@ -162,15 +162,15 @@ def _org_of(actor: User) -> int | None:
 
 def lock(actor: User, user: User, reason: str) -> None:
     _not_self(actor, user, "people.lock")
-    reason = (nfc(reason) or "").strip()
+    reason = limited(reason, 200, "reason", "Lý do")
     if not reason:
         raise ValidationFailed({"reason": "Hãy ghi lý do khóa tài khoản."})
     user.status = UserStatus.LOCKED
     user.locked_until = None
-    user.lock_reason = reason[:200]
+    user.lock_reason = reason
     ended = services.end_all_sessions(user, "locked")
     audit.record(actor, "people.lock", user, organisation_id=_org_of(actor),
-                 details={"reason": reason[:200], "sessions_ended": ended})
+                 details={"reason": reason, "sessions_ended": ended})
 
 
 def unlock(actor: User, user: User) -> None:
@@ -186,15 +186,15 @@ def unlock(actor: User, user: User) -> None:
 def disable(actor: User, user: User, reason: str) -> None:
     """"Gone" without deleting: history keeps pointing at the person."""
     _not_self(actor, user, "people.disable")
-    reason = (nfc(reason) or "").strip()
+    reason = limited(reason, 200, "reason", "Lý do")
     if not reason:
         raise ValidationFailed({"reason": "Hãy ghi lý do vô hiệu hóa tài khoản."})
     user.status = UserStatus.DISABLED
     user.locked_until = None
-    user.lock_reason = reason[:200]
+    user.lock_reason = reason
     ended = services.end_all_sessions(user, "disabled")
     audit.record(actor, "people.disable", user, organisation_id=_org_of(actor),
-                 details={"reason": reason[:200], "sessions_ended": ended})
+                 details={"reason": reason, "sessions_ended": ended})
 
 
 def enable(actor: User, user: User) -> None:

@@ -61,7 +61,7 @@ from portal.drafts.models import (
 from portal.errors import NotAllowed, NotFound, ValidationFailed
 from portal.incoming import services as incoming
 from portal.orgs.models import Organisation
-from portal.text import fold, nfc
+from portal.text import fold, limited, nfc
 from portal.timeutil import local_today, local_year, to_local
 
 S = DraftStatus
@@ -229,7 +229,9 @@ def _check(user: User, data: DraftData) -> DocumentType:
                              "hãy chọn “Thường”.")
     if data.authority not in ("", "TM.", "KT.", "TL.", "TUQ.", "Q."):
         errors["authority"] = "Thẩm quyền ký không hợp lệ."
-    data.signer_title = (nfc(data.signer_title) or "").strip()[:100] or None
+    data.signer_title = (nfc(data.signer_title) or "").strip() or None
+    if data.signer_title and len(data.signer_title) > 100:
+        errors["signer_title"] = f"Chức vụ người ký tối đa 100 ký tự (đang có {len(data.signer_title)})."
     if data.signer_id is None:
         errors["signer_id"] = "Hãy chọn người ký."
     elif not choices.is_signer(data.signer_id, org_id(user)):
@@ -267,7 +269,7 @@ def _store_version(draft: Draft, actor: User, main: Upload, attachments: Iterabl
     draft.current_version += 1
     version = DraftVersion(draft_id=draft.id, number=draft.current_version, sha256=stored.sha256,
                            filename=(nfc(main.filename) or "du-thao")[:255], size=stored.size,
-                           note=(nfc(note) or "")[:500] or None, uploaded_by_id=actor.id, uploaded_at=_now())
+                           note=nfc(note) or None, uploaded_by_id=actor.id, uploaded_at=_now())
     session.add(version)
     for upload in attachments:
         if not upload.filename:
@@ -321,6 +323,7 @@ def add_version(drafter: User, draft: Draft, main: Upload, attachments: Iterable
     """Every upload is a new immutable version; earlier ones stay viewable."""
     _step(draft, "version", S.DRAFT)
     _holder(draft.drafter_id == drafter.id, "version", "Chỉ người soạn thảo được cập nhật dự thảo.")
+    note = limited(note, 500, "note", "Nội dung thay đổi") or None
     version = _store_version(draft, drafter, main, attachments, note)
     _event(draft, drafter, "version", f"Phiên bản {version.number}: {version.filename}"
                                       + (f" — {version.note}" if version.note else ""))
@@ -349,9 +352,12 @@ def set_recipients(drafter: User, draft: Draft, specs: list[RecipientSpec], *, r
             if spec.method == SendMethod.SYSTEM:
                 errors["recipients"] = "Nơi nhận ngoài hệ thống cần cách gửi (bưu điện, thư điện tử…)."
                 continue
+            if len(address := (nfc(spec.address) or "").strip()) > 200:
+                errors["recipients"] = f"Địa chỉ nơi nhận “{name[:60]}” tối đa 200 ký tự (đang có {len(address)})."
+                continue
             key = ("n", fold(name))
             rows.append(Recipient(draft_id=draft.id, name=name, method=spec.method,
-                                  address=(nfc(spec.address) or "").strip()[:200] or None))
+                                  address=address or None))
         if key in seen:
             errors["recipients"] = "Một nơi nhận chỉ ghi một lần."
         seen.add(key)
@@ -542,7 +548,7 @@ def submit(drafter: User, draft: Draft, note: str | None = None) -> None:
     if draft.signer_id is None or not choices.is_signer(draft.signer_id, draft.organisation_id):
         raise ValidationFailed({"signer_id": "Hãy chọn người ký là lãnh đạo cơ quan trước khi trình."})
     head = unit_head_of(draft)
-    note = (nfc(note) or "").strip()[:2000] or None
+    note = limited(note, 2000, "note", "Ghi chú") or None
     tail = f": {note}" if note else ""
     if head is not None and head.id != drafter.id:
         _move(draft, drafter, "submit", S.UNIT_REVIEW, head.id, f"Trình {head.full_name}{tail}")
@@ -553,13 +559,14 @@ def submit(drafter: User, draft: Draft, note: str | None = None) -> None:
 def approve(head: User, draft: Draft, note: str | None = None) -> None:
     _step(draft, "approve", S.UNIT_REVIEW)
     _holder(draft.holder_id == head.id, "approve")
-    _move(draft, head, "approve", S.FORMAT_CHECK, None, (nfc(note) or "").strip()[:2000] or None)
+    _move(draft, head, "approve", S.FORMAT_CHECK, None, limited(note, 2000, "note", "Ghi chú") or None)
 
 
 def format_ok(checker: User, draft: Draft, ticked: list[str], note: str | None = None) -> None:
     """Đạt thể thức: every item of the checklist ticked; on to the signer."""
     _step(draft, "format_ok", S.FORMAT_CHECK)
     _holder(is_format_checker(checker, draft), "format_ok", "Chỉ người kiểm tra thể thức của cơ quan được xác nhận.")
+    note = limited(note, 2000, "note", "Ghi chú") or None
     missing = [label for key, label in FORMAT_CHECKLIST.items() if key not in ticked]
     if missing:
         raise ValidationFailed({"checklist": "Chưa kiểm tra: " + "; ".join(missing) + ". Nếu chưa đạt, hãy trả lại."})
@@ -571,7 +578,7 @@ def format_ok(checker: User, draft: Draft, ticked: list[str], note: str | None =
     draft.format_checklist = ",".join(k for k in FORMAT_CHECKLIST if k in ticked)
     # the final PDF is frozen now: the signer signs exactly these bytes (SPEC §7.3)
     draft.frozen_sha256 = current.sha256
-    _move(draft, checker, "format_ok", S.SIGNING, draft.signer_id, (nfc(note) or "").strip()[:2000] or None)
+    _move(draft, checker, "format_ok", S.SIGNING, draft.signer_id, note)
 
 
 def send_back(actor: User, draft: Draft, comment: str) -> None:
@@ -591,6 +598,7 @@ def forward_signing(signer: User, draft: Draft, other_id: int, note: str | None 
     _holder(draft.holder_id == signer.id, "forward")
     if other_id == signer.id or not choices.is_signer(other_id, draft.organisation_id):
         raise ValidationFailed({"leader_id": "Hãy chọn một lãnh đạo khác của cơ quan."})
+    note = limited(note, 500, "note", "Ghi chú") or None
     other = session.get(User, other_id)
     assert other is not None
     draft.signer_id = other.id

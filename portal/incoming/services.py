@@ -65,7 +65,7 @@ from portal.incoming.models import (
     ReminderKind,
 )
 from portal.orgs.models import Organisation
-from portal.text import fold, nfc
+from portal.text import fold, limited, nfc
 from portal.timeutil import local_today, local_year, to_local
 
 S = IncomingStatus
@@ -205,6 +205,8 @@ def _holder(ok: bool, action: str, message: str | None = None) -> None:
 
 def _event(doc: IncomingDocument, actor: User | None, action: str, *, text: str | None = None,
            status_changed: bool = False, assignment: Assignment | None = None, actor_name: str | None = None) -> None:
+    if text and len(text) > 2000:  # composed history (a directive of 2,000 plus names); the directive stays whole
+        text = text[:1999] + "…"
     session.add(IncomingEvent(document_id=doc.id, at=_now(), actor_id=actor.id if actor else None,
                               actor_name=(actor.full_name if actor else actor_name) or "Hệ thống",
                               action=action, status=doc.status.value, status_changed=status_changed,
@@ -583,6 +585,7 @@ def present(clerk: User, doc: IncomingDocument, leader_id: int, note: str | None
     _step(doc, "present", S.REGISTERED)
     _numbered(doc, "present")
     _holder(is_clerk(clerk, doc), "present", "Chỉ văn thư được trình văn bản.")
+    note = limited(note, 500, "note", "Ghi chú")
     leader = _leader_of(doc, leader_id)
     doc.presented_to_id = leader.id
     doc.presented_at = _now()
@@ -594,6 +597,7 @@ def forward(leader: User, doc: IncomingDocument, other_id: int, note: str | None
     _holder(doc.presented_to_id == leader.id, "forward")
     if other_id == leader.id:
         raise ValidationFailed({"leader_id": "Văn bản đang được trình chính đồng chí; hãy chọn một lãnh đạo khác."})
+    note = limited(note, 500, "note", "Ghi chú")
     other = _leader_of(doc, other_id)
     doc.presented_to_id = other.id
     doc.presented_at = _now()
@@ -603,7 +607,7 @@ def forward(leader: User, doc: IncomingDocument, other_id: int, note: str | None
 def send_back(leader: User, doc: IncomingDocument, reason: str) -> None:
     _step(doc, "send_back", S.PRESENTED)
     _holder(doc.presented_to_id == leader.id, "send_back")
-    reason = (nfc(reason) or "").strip()
+    reason = limited(reason, 1000, "reason", "Lý do")
     if not reason:
         raise ValidationFailed({"reason": "Hãy ghi lý do trả lại văn thư."})
     doc.presented_to_id = None
@@ -718,6 +722,7 @@ def _name(row: Assignment) -> str:
 def file_for_information(leader: User, doc: IncomingDocument, note: str | None = None) -> None:
     _step(doc, "file_info", S.PRESENTED)
     _holder(doc.presented_to_id == leader.id, "file_info")
+    note = limited(note, 500, "note", "Ghi chú") or None
     doc.presented_to_id = None
     doc.completed_at = _now()
     _move(doc, leader, "file_info", S.DONE, text=note)
@@ -743,7 +748,7 @@ def direct_within_unit(head: User, doc: IncomingDocument, directive: str,
         raise WrongStep("incoming.unit_direct", "Phần việc của đơn vị đã hoàn thành.")
     if session.execute(select(Assignment.id).where(Assignment.parent_id == parent.id)).first():
         raise WrongStep("incoming.unit_direct", "Đơn vị đã giao xử lý văn bản này; hãy xem phiếu giải quyết.")
-    directive = (nfc(directive) or "").strip()
+    directive = limited(directive, 2000, "directive", "Ý kiến chỉ đạo")
     _check_assignees(doc, assignees, within_unit=parent.assignee_unit_id, parent_deadline=parent.deadline)
     rows = _create_assignments(doc, head, assignees, directive or None, level=2, parent=parent)
     parent.state = AssignmentState.WORKING
@@ -848,7 +853,7 @@ def reopen(user: User, doc: IncomingDocument, reason: str) -> None:
         and lead.assignee_unit_id == headed_unit_id(user)
     _holder(is_agency_leader(user, doc) or heads_lead_unit, "reopen",
             "Chỉ lãnh đạo cơ quan hoặc lãnh đạo đơn vị chủ trì được mở lại văn bản.")
-    reason = (nfc(reason) or "").strip()
+    reason = limited(reason, 1000, "reason", "Lý do")
     if not reason:
         raise ValidationFailed({"reason": "Hãy ghi lý do mở lại."})
     if lead is None:

@@ -45,6 +45,8 @@ class _Choices(SelectMultipleField):
 
     def process_formdata(self, valuelist: list[str]) -> None:
         self.data = [i for i in map(parse_id, valuelist) if i is not None]
+        if len(self.data) != sum(1 for v in valuelist if v.strip()):  # junk is refused, not dropped unseen
+            raise ValueError("Hãy chọn trong danh sách.")
 
 
 class _Checkboxes(_Choices):

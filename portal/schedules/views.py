@@ -57,13 +57,14 @@ def _week_page(cal: Calendar, monday: date, status: int = 200, fragment: str | N
     visible = services.can_see_week(current_user, cal, week)
     actions = services.available_actions(current_user, cal, week)
     this_week = services.monday_of(local_today())
+    extra.setdefault("return_form", ReturnForm(formdata=None))  # a refused return shows its own, with the message
     return render(
         "schedules/week.html", fragment, status, cal=cal, monday=monday, week=week, visible=visible,
         days=services.layout(monday, week.entries if week is not None and visible else []),
         actions=actions, today=local_today(), calendars=calendars or services.calendars_for(current_user),
         this_week=this_week,
         prev_week=monday - timedelta(days=7), next_week=monday + timedelta(days=7),
-        title_range=services.week_title(monday), return_form=ReturnForm(formdata=None),
+        title_range=services.week_title(monday),
         is_approver=services.is_approver(current_user, cal), is_editor=services.is_editor(current_user, cal),
         breadcrumbs=[("Trang chủ", url_for("main.dashboard")), ("Lịch công tác", url_for("schedules.index"))],
         **extra)
