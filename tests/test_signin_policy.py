@@ -523,7 +523,7 @@ def test_the_province_named_by_its_row_is_a_context_word(app, db, factory):
     root = factory.province()
     root.name = "Ủy ban nhân dân tỉnh Quảng Trị"
     db.flush()
-    settings = password_change.policy_settings()
+    settings = password_change.checking_settings()
     assert "quangtri" in settings.context_words
     assert "hanam" not in settings.context_words
     assert policy.is_word_and_number("Quangtri@2026!", settings.context_words)
