@@ -10,7 +10,7 @@ import pytest
 from flask import url_for
 from sqlalchemy import func, select, update
 
-from portal import create_app
+from portal import create_app, migrate
 from portal.audit import AuditEntry
 from portal.auth import passwords
 from portal.auth.models import AuthFailure, AuthSession, PasswordHistory, Role, UserStatus
@@ -159,7 +159,10 @@ def test_malformed_usernames_are_refused_like_any_failure(client, db, username):
 
 # --- throttling per client address -------------------------------------------------------------------
 
-def test_failed_attempts_per_address_are_throttled(app, database_url, tmp_path):
+def test_failed_attempts_per_address_are_throttled(app, fresh_database_url, tmp_path):
+    # a database of its own: this app commits its failed sign-ins, which other tests must not see
+    database_url = fresh_database_url()
+    migrate.upgrade(database_url)
     limited = create_app({**TEST_SETTINGS, "DATABASE_URL": database_url, "STORAGE_DIR": str(tmp_path),
                           "RATELIMIT_ENABLED": True, "RATELIMIT_LOGIN": "3 per minute"})
     try:
