@@ -22,6 +22,7 @@ from portal.drafts.models import (
     SigningCertificate,
 )
 from portal.incoming.models import Assignment, IncomingEvent, IncomingFile, Reminder
+from portal.once import FormToken
 from portal.orgs.models import Organisation
 from portal.registers.models import ReportJob
 from portal.schedules.models import Calendar, Entry, FeedToken, Week
@@ -44,6 +45,7 @@ __all__ = [
     "DraftVersion",
     "Entry",
     "FeedToken",
+    "FormToken",
     "IncomingDocument",
     "IncomingEvent",
     "IncomingFile",

@@ -15,6 +15,7 @@ from portal import audit, storage
 from portal.db import session
 from portal.errors import NotAllowed, NotFound, ValidationFailed
 from portal.extensions import htmx
+from portal.workflow import AlreadyDone
 
 
 def wants_fragment() -> bool:
@@ -53,6 +54,7 @@ ERROR_TEXT = {
     404: ("Không tìm thấy", "Trang hoặc văn bản bạn tìm không tồn tại, hoặc bạn không có quyền xem."),
     405: ("Phương thức không được hỗ trợ", "Thao tác này không được hỗ trợ tại địa chỉ này."),
     413: ("Tệp quá lớn", "Tệp tải lên vượt quá giới hạn cho phép."),
+    409: ("Đã thực hiện trước đó", "Thao tác này đã được thực hiện; không có gì thay đổi."),
     429: ("Quá nhiều yêu cầu", "Bạn thao tác quá nhanh. Vui lòng đợi một lát rồi thử lại."),
     507: ("Hết dung lượng lưu trữ", "Hết dung lượng lưu trữ trên máy chủ. Hãy báo quản trị hệ thống."),
     500: ("Lỗi hệ thống", "Đã xảy ra lỗi ngoài ý muốn. Thao tác chưa được lưu; vui lòng thử lại hoặc báo quản trị."),
@@ -107,6 +109,18 @@ def init_app(app: Flask) -> None:
                      details={"actual": exc.actual, "path": request.path})
         session.commit()  # the 500 answer would otherwise roll the record back
         return _error_page(500, "Tệp không toàn vẹn", str(exc))
+
+    @app.errorhandler(AlreadyDone)
+    def _already_done(exc: AlreadyDone):  # type: ignore[no-untyped-def]
+        """A repeated step (double click, resubmitted form, two identical requests): nothing changed.
+        htmx gets 409 with what already happened; a plain form goes back to the object's page, which
+        shows the same text as a notice (200 after the redirect). Audited as a repetition, not a step."""
+        session.rollback()
+        audit.record(_actor(), "step.repeated", details={"action": exc.action, "path": request.path})
+        if htmx and not htmx.boosted:
+            return _error_page(409, "Đã thực hiện trước đó", str(exc))
+        flash(str(exc), "info")
+        return redirect(exc.url or request.path.rsplit("/", 1)[0] or "/", 303)
 
     @app.errorhandler(storage.StorageFull)
     def _storage_full(exc: storage.StorageFull):  # type: ignore[no-untyped-def]
