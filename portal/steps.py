@@ -58,9 +58,13 @@ def run_step(*, workflow: Workflow[Any], action: str, user: Any, load: Callable[
              call: Callable[[Any, FlaskForm], object], page: Page, done: str | Callable[[Any], str],
              back: Callable[[Any], str], url: Callable[[Any], str],
              refused: Callable[[Exception, Any, FlaskForm], Any] | None = None,
-             prepare: Callable[[Any, FlaskForm], None] | None = None) -> Any:
+             prepare: Callable[[Any, FlaskForm], None] | None = None,
+             failed: dict[str, str] | None = None) -> Any:
     """One step, start to finish (see the module's docstring). ``refused`` may answer a domain
-    refusal its own way (e.g. a duplicate warning); it returns None to fall back to the default."""
+    refusal its own way (e.g. a duplicate warning); it returns None to fall back to the default.
+    ``failed``: when given and ``call`` returns False, the step was refused but the transaction is
+    kept (a wrong password re-entered for signing: the counted failure and its audit row must stay);
+    the answer is 422 with these errors beside their fields."""
     obj = relock(session(), load())
     try:
         workflow.guard(user, action, obj)
@@ -74,13 +78,16 @@ def run_step(*, workflow: Workflow[Any], action: str, user: Any, load: Callable[
             abort(400)
         return page(obj, 422, step=action, form=form)
     try:
-        call(obj, form)
+        result = call(obj, form)
     except (ValidationFailed, storage.StorageError) as exc:
         session.rollback()
         answer = refused(exc, obj, form) if refused else None
         if answer is not None:
             return answer
         put_errors(form, exc.errors if isinstance(exc, ValidationFailed) else {"files": str(exc)})
+        return page(obj, 422, step=action, form=form)
+    if result is False and failed is not None:
+        put_errors(form, failed)
         return page(obj, 422, step=action, form=form)
     flash_ok(done(obj) if callable(done) else done)
     return client_redirect(back(obj))
