@@ -7,21 +7,31 @@ fragment URL also answers a plain GET with a whole page, so the page works witho
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from io import BytesIO
 
 from flask import Response, abort, flash, request, send_file, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
-from portal import audit
+from portal import audit, once
 from portal.auth.forms import EmptyForm
-from portal.errors import ValidationFailed
+from portal.auth.models import User
+from portal.db import session
+from portal.errors import NotFound, ValidationFailed
 from portal.params import Date, Id, Week, args, query
 from portal.schedules import bp, ical, pdf, services
 from portal.schedules.forms import EntryForm, FeedForm, ReturnForm
 from portal.schedules.models import Calendar, Entry, FeedKind
+from portal.schedules.models import Week as WeekRow
+from portal.schedules.workflow import at_by, deleted
+from portal.steps import run_step
 from portal.timeutil import local_today
 from portal.web import client_redirect, flash_ok, render, wants_fragment
+from portal.workflow import AlreadyDone
+
+ENTRY_TOKEN = "schedule_entry"  # noqa: S105  (the kind of a one-time form token, not a secret)
 
 
 def _monday(text: str) -> date:
@@ -121,21 +131,39 @@ def week_pdf(calendar_id: int, monday: str):  # type: ignore[no-untyped-def]
 @login_required
 @query(Date("ngay", "Ngày"))
 def add_entry(calendar_id: int, monday: str):  # type: ignore[no-untyped-def]
-    """htmx appends the empty form as a row under the day and swaps the saved row in its place."""
+    """htmx appends the empty form as a row under the day and swaps the saved row in its place.
+    The form's one-time token makes a second submission of it answer with the entry it made."""
     cal, day = services.get_calendar(current_user, calendar_id), _monday(monday)
     if "edit" not in services.available_actions(current_user, cal, services.find_week(cal, day)):
         abort(403)
     form = _form(cal, day, day=args()["ngay"] or day)
+    token = request.form.get(once.FIELD)
     if form.is_submitted():
         try:
             if form.validate():
+                if (made := once.claim(current_user.id, token, ENTRY_TOKEN)) is not None:
+                    return _made_before(made, cal, day)
                 entry, conflicts = services.add_entry(current_user, cal, day, form.entry_data())
+                once.remember(token, entry.id)
                 return _saved(entry, conflicts, "Đã thêm mục lịch.")
             services.check_entry(cal, day, form.entry_data())  # the other fields' messages too
         except ValidationFailed as exc:
+            session.rollback()  # the token's claim too, so the corrected form can be sent again
             form.show(exc)
     return _week_page(cal, day, 422 if form.is_submitted() else 200, "schedules/_entry_form_row.html",
-                      form=form, entry=None, editing=True)
+                      form=form, entry=None, editing=True, once_token=token or once.new_token())
+
+
+def _made_before(entry_id: int, cal: Calendar, day: date) -> Response:
+    """The same form was sent again: no second entry; back to the week at the one it made."""
+    made = session.get(Entry, entry_id)
+    if made is None:  # made, then removed before publication
+        flash("Mục lịch của biểu mẫu này đã được thêm trước đó (và đã được xóa).", "info")
+        return client_redirect(week_url(cal, day))
+    by = session.get(User, made.created_by_id) if made.created_by_id else None
+    flash(f"Mục lịch “{made.content[:80]}” đã được thêm trước đó {at_by(made.created_at, by)}; "
+          "không thêm lần nữa.", "info")
+    return client_redirect(week_url(made.week.calendar, made.week.monday, _anchor=f"entry-{made.id}"))
 
 
 @bp.get("/muc/<id:entry_id>")
@@ -150,8 +178,7 @@ def entry(entry_id: int):  # type: ignore[no-untyped-def]
 def edit_entry(entry_id: int):  # type: ignore[no-untyped-def]
     item = services.get_entry(current_user, entry_id)
     week = item.week
-    if "edit" not in services.available_actions(current_user, week.calendar, week) or item.cancelled:
-        abort(403)
+    services.ENTRY.guard(current_user, "change", item)  # the form only where the table allows the step
     form = _form(week.calendar, week.monday, item)
     if form.is_submitted():
         try:
@@ -168,69 +195,91 @@ def edit_entry(entry_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/muc/<id:entry_id>/huy")
 @login_required
 def cancel_entry(entry_id: int):  # type: ignore[no-untyped-def]
-    """Before publication the row goes away; after it, the row comes back marked "Hủy"."""
-    item = services.get_entry(current_user, entry_id)
-    cal, monday, published = item.week.calendar, item.week.monday, item.week.is_published
+    """Before publication the row goes away; after it, the row comes back marked "Hủy". A second
+    press finds it done (AlreadyDone: the week with what happened)."""
     if not EmptyForm().validate_on_submit():
         abort(400)
-    services.cancel_entry(current_user, item)
+    item = _entry_or_gone(entry_id)
+    cal, monday, published = item.week.calendar, item.week.monday, item.week.is_published
+    try:
+        services.cancel_entry(current_user, item)
+    except AlreadyDone as exc:
+        exc.url = week_url(cal, monday)
+        raise
     flash_ok("Đã hủy mục lịch." if published else "Đã xóa mục lịch.")
     if wants_fragment():
         return _row(item) if published else render("schedules/week.html", "schedules/_nothing.html")
     return client_redirect(week_url(cal, monday))
 
 
-# --- workflow --------------------------------------------------------------------------------------
+def _entry_or_gone(entry_id: int) -> Entry:
+    """The entry, or AlreadyDone if it was removed (for a person who could have removed it), else 404."""
+    try:
+        return services.get_entry(current_user, entry_id)
+    except NotFound:
+        gone = deleted(current_user, entry_id)
+        if gone is None:
+            raise
+        message, calendar_id, monday = gone
+        raise AlreadyDone(message, url_for("schedules.index", lich=calendar_id, tuan=monday.isoformat()),
+                          action="schedule_entry.cancel") from None
 
-def _week_action(calendar_id: int, monday: str, action: str, message: str) -> Response:
+
+# --- workflow --------------------------------------------------------------------------------------
+#
+# Each button is one step of ``services.WEEK`` run by ``portal.steps.run_step``: the week locked
+# and re-read, the table's guard (a repeat is AlreadyDone: the week with a notice), the form, one
+# service call, a notice and back to the week.
+
+DONE = {"submit": "Đã gửi lịch tuần để lãnh đạo duyệt.", "approve": "Đã duyệt lịch tuần.",
+        "publish": "Đã công bố lịch tuần.", "return": "Đã trả lại lịch tuần cho người lập lịch."}
+
+
+def _week_step(calendar_id: int, monday: str, action: str, form: FlaskForm,
+               call: Callable[[WeekRow, FlaskForm], object]):  # type: ignore[no-untyped-def]
     cal, day = services.get_calendar(current_user, calendar_id), _monday(monday)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    if action == "submit":
-        services.submit(current_user, cal, day)
-    else:
+
+    def load() -> WeekRow:
+        if action == "submit":  # the first step of a week may be the one that makes its row
+            return services.ensure_week(cal, day)
         week = services.find_week(cal, day)
         if week is None or not services.can_see_week(current_user, cal, week):
             abort(404)
-        getattr(services, action)(current_user, week)
-    flash_ok(message)
-    return client_redirect(week_url(cal, day))
+        return week
+
+    def page(week: WeekRow, status: int, *, step: str, form: FlaskForm, **extra: object):  # type: ignore[no-untyped-def]
+        if step == "return":
+            return _week_page(cal, day, status, "schedules/_return_form.html", return_form=form)
+        abort(400)
+
+    return run_step(workflow=services.WEEK, action=action, user=current_user, load=load, form=form, call=call,
+                    page=page, done=DONE[action], back=lambda w: week_url(cal, day), url=lambda w: week_url(cal, day))
 
 
 @bp.post("/lich/<id:calendar_id>/<monday>/gui-duyet")
 @login_required
-def submit(calendar_id: int, monday: str) -> Response:
-    return _week_action(calendar_id, monday, "submit", "Đã gửi lịch tuần để lãnh đạo duyệt.")
+def submit(calendar_id: int, monday: str):  # type: ignore[no-untyped-def]
+    return _week_step(calendar_id, monday, "submit", EmptyForm(),
+                      lambda w, f: services.submit(current_user, w.calendar, w.monday))
 
 
 @bp.post("/lich/<id:calendar_id>/<monday>/duyet")
 @login_required
-def approve(calendar_id: int, monday: str) -> Response:
-    return _week_action(calendar_id, monday, "approve", "Đã duyệt lịch tuần.")
+def approve(calendar_id: int, monday: str):  # type: ignore[no-untyped-def]
+    return _week_step(calendar_id, monday, "approve", EmptyForm(), lambda w, f: services.approve(current_user, w))
 
 
 @bp.post("/lich/<id:calendar_id>/<monday>/cong-bo")
 @login_required
-def publish(calendar_id: int, monday: str) -> Response:
-    return _week_action(calendar_id, monday, "publish", "Đã công bố lịch tuần.")
+def publish(calendar_id: int, monday: str):  # type: ignore[no-untyped-def]
+    return _week_step(calendar_id, monday, "publish", EmptyForm(), lambda w, f: services.publish(current_user, w))
 
 
 @bp.post("/lich/<id:calendar_id>/<monday>/tra-lai")
 @login_required
 def return_week(calendar_id: int, monday: str):  # type: ignore[no-untyped-def]
-    cal, day = services.get_calendar(current_user, calendar_id), _monday(monday)
-    week = services.find_week(cal, day)
-    if week is None or not services.can_see_week(current_user, cal, week):
-        abort(404)
-    form = ReturnForm()
-    if form.validate_on_submit():
-        try:
-            services.return_week(current_user, week, form.comment.data or "")
-            flash_ok("Đã trả lại lịch tuần cho người lập lịch.")
-            return client_redirect(week_url(cal, day))
-        except ValidationFailed as exc:
-            form.comment.errors = [exc.errors["comment"]]
-    return _week_page(cal, day, 422, "schedules/_return_form.html", return_form=form)
+    return _week_step(calendar_id, monday, "return", ReturnForm(),
+                      lambda w, f: services.return_week(current_user, w, f.comment.data or ""))
 
 
 # --- iCalendar feeds -------------------------------------------------------------------------------
