@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import TypeVar
 
-from flask import abort, render_template, request, url_for
+from flask import abort, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
+from portal import once
 from portal.admin import bp
 from portal.admin.forms import (
     PEOPLE_FILTERS,
@@ -21,22 +20,26 @@ from portal.admin.forms import (
     ProvisionForm,
     ReasonForm,
 )
-from portal.admin.history import short_browser
-from portal.audit import AuditEntry
+from portal.admin.history import history_row
 from portal.auth import accounts, directory, management, services
 from portal.auth.forms import EmptyForm
 from portal.auth.models import Position, Role, User, UserStatus
+from portal.db import session
 from portal.errors import NotFound, ValidationFailed
 from portal.orgs import services as orgs
 from portal.orgs.models import Organisation, OrgKind
 from portal.params import Flag, Id, Text, args, parse_id, query
+from portal.steps import run_step
 from portal.text import fold
 from portal.web import client_redirect, flash_ok, render, wants_fragment
+from portal.workflow import AlreadyDone
 
 T = TypeVar("T")
 STATUS_VALUES = frozenset(s.value for s in UserStatus)
 
 ADMINS = (Role.SYSTEM_ADMIN, Role.ORG_ADMIN)
+ACCOUNT_TOKEN = "account"  # noqa: S105  (kinds of one-time form tokens, not secrets)
+RESET_TOKEN = "reset_password"  # noqa: S105
 
 
 def _crumbs(*extra: tuple[str, str]) -> list[tuple[str, str]]:
@@ -232,14 +235,28 @@ def unit_options():
 @bp.route("/nguoi-dung/moi", methods=["GET", "POST"])
 @login_required
 def new_person():
+    """The form's one-time token: sent twice, it makes one account and the second answer is its page."""
     _require_admin()
     form = PersonForm()
     _offer_choices(form)
-    if form.validate_on_submit() and (made := _attempt(form, lambda: management.create_local(
-            current_user, _person_data(form)))):
-        return _temporary_password_page(*made, created=True)
+    token = request.form.get(once.FIELD)
+    if form.validate_on_submit():
+        if (made := once.claim(current_user.id, token, ACCOUNT_TOKEN)) is not None:
+            return _made_before(made)
+        if made_now := _attempt(form, lambda: management.create_local(current_user, _person_data(form))):
+            once.remember(token, made_now[0].id)
+            return _temporary_password_page(*made_now, created=True)
+        session.rollback()  # the token's claim too, so the corrected form can be sent again
     return render("admin/person_form.html", status=422 if form.is_submitted() else 200, form=form,
+                  once_token=token or once.new_token(),
                   breadcrumbs=_people_crumbs(("Tạo tài khoản nội bộ", request.path)))
+
+
+def _made_before(user_id: int):  # type: ignore[no-untyped-def]
+    user = management.get(current_user, user_id)
+    flash(f"Tài khoản {user.username} ({user.full_name}) đã được tạo từ lần gửi trước; không tạo lần nữa. "
+          "Mật khẩu tạm thời chỉ hiển thị một lần, ở lần gửi đó; nếu chưa ghi lại, hãy đặt lại mật khẩu.", "info")
+    return client_redirect(url_for("admin.person", user_id=user.id))
 
 
 def _temporary_password_page(user: User, temporary: str, *, created: bool):  # type: ignore[no-untyped-def]
@@ -260,25 +277,39 @@ def person(user_id: int):
 def _person_page(user: User, status: int = 200, *, errors: list[str] | None = None,
                  lock_form: ReasonForm | None = None, disable_form: ReasonForm | None = None):  # type: ignore[no-untyped-def]
     history = management.sign_in_history(current_user, user)
-    return render("admin/person.html", status=status, person=user, history=[_history_row(e) for e in history],
+    return render("admin/person.html", status=status, person=user, history=[history_row(e) for e in history],
                   open_sessions=len(management.open_sessions(user)), errors=errors or [],
                   lock_form=lock_form or ReasonForm(prefix="lock", formdata=None),
                   disable_form=disable_form or ReasonForm(prefix="disable", formdata=None),
+                  actions=management.ACCOUNT.allowed(current_user, user), once_token=once.new_token(),
                   is_self=user.id == current_user.id, scope=management.scope(current_user),
                   breadcrumbs=_people_crumbs((user.full_name, url_for("admin.person", user_id=user.id))))
 
 
-def _account_action(user_id: int, call: Callable[[User, FlaskForm], object], done: str,
-                    reason_form: str | None = None):  # type: ignore[no-untyped-def]
-    """Lock, unlock, disable, enable, end a position: load, one service call, back to the person
-    page; a broken rule re-renders that page with its message (422)."""
+def _account_step(user_id: int, action: str, call: Callable[[User, FlaskForm], object], done: str,
+                  reason_form: str | None = None):  # type: ignore[no-untyped-def]
+    """Lock, unlock, disable, enable: one step of ``management.ACCOUNT`` (portal.steps.run_step: the
+    user's row locked and re-read, the table's guard, a repeat answered with what happened); a
+    broken rule re-renders the person page with its message (422)."""
+    def page(user: User, status: int, *, step: str, form: FlaskForm, **extra: object):  # type: ignore[no-untyped-def]
+        forms = {f"{reason_form}_form": form} if reason_form else {}
+        return _person_page(user, status, errors=form.form_errors, **forms)
+
+    return run_step(workflow=management.ACCOUNT, action=action, user=current_user, load=lambda: _managed(user_id),
+                    form=ReasonForm(prefix=reason_form) if reason_form else EmptyForm(), call=call, page=page,
+                    done=lambda u: done.format(name=u.full_name),
+                    back=lambda u: url_for("admin.person", user_id=u.id),
+                    url=lambda u: url_for("admin.person", user_id=u.id))
+
+
+def _account_action(user_id: int, call: Callable[[User, FlaskForm], object], done: str):  # type: ignore[no-untyped-def]
+    """Ending a position (not a status step): load, one service call, back to the person page."""
     user = _managed(user_id)
-    form: FlaskForm = ReasonForm(prefix=reason_form) if reason_form else EmptyForm()
+    form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
     if _attempt(form, lambda: call(user, form) or True) is None:
-        forms = {f"{reason_form}_form": form} if reason_form else {}
-        return _person_page(user, 422, errors=form.form_errors, **forms)
+        return _person_page(user, 422, errors=form.form_errors)
     flash_ok(done.format(name=user.full_name))
     return client_redirect(url_for("admin.person", user_id=user.id))
 
@@ -286,29 +317,29 @@ def _account_action(user_id: int, call: Callable[[User, FlaskForm], object], don
 @bp.post("/nguoi-dung/<id:user_id>/khoa")
 @login_required
 def lock(user_id: int):
-    return _account_action(user_id, lambda u, f: management.lock(current_user, u, f.reason.data or ""),
-                           "Đã khóa tài khoản của {name}; mọi phiên đăng nhập của người này đã đóng.", "lock")
+    return _account_step(user_id, "lock", lambda u, f: management.lock(current_user, u, f.reason.data or ""),
+                         "Đã khóa tài khoản của {name}; mọi phiên đăng nhập của người này đã đóng.", "lock")
 
 
 @bp.post("/nguoi-dung/<id:user_id>/mo-khoa")
 @login_required
 def unlock(user_id: int):
-    return _account_action(user_id, lambda u, f: management.unlock(current_user, u),
-                           "Đã mở khóa tài khoản của {name}.")
+    return _account_step(user_id, "unlock", lambda u, f: management.unlock(current_user, u),
+                         "Đã mở khóa tài khoản của {name}.")
 
 
 @bp.post("/nguoi-dung/<id:user_id>/vo-hieu-hoa")
 @login_required
 def disable(user_id: int):
-    return _account_action(user_id, lambda u, f: management.disable(current_user, u, f.reason.data or ""),
-                           "Đã vô hiệu hóa tài khoản của {name}; mọi phiên đăng nhập đã đóng.", "disable")
+    return _account_step(user_id, "disable", lambda u, f: management.disable(current_user, u, f.reason.data or ""),
+                         "Đã vô hiệu hóa tài khoản của {name}; mọi phiên đăng nhập đã đóng.", "disable")
 
 
 @bp.post("/nguoi-dung/<id:user_id>/kich-hoat")
 @login_required
 def enable(user_id: int):
-    return _account_action(user_id, lambda u, f: management.enable(current_user, u),
-                           "Đã kích hoạt lại tài khoản của {name}.")
+    return _account_step(user_id, "enable", lambda u, f: management.enable(current_user, u),
+                         "Đã kích hoạt lại tài khoản của {name}.")
 
 
 @bp.post("/nguoi-dung/<id:user_id>/chuc-vu/<id:position_id>/ket-thuc")
@@ -322,13 +353,21 @@ def end_position(user_id: int, position_id: int):
 @bp.post("/nguoi-dung/<id:user_id>/dat-lai-mat-khau")
 @login_required
 def reset_password(user_id: int):
-    user = _managed(user_id)
+    """The step's state does not change, so its form's one-time token tells a repeat: the second
+    press gets the person page with a notice, never a second password that voids the first."""
     form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
+    user = _managed(user_id)
+    token = request.form.get(once.FIELD)
+    if once.claim(current_user.id, token, RESET_TOKEN) is not None:
+        raise AlreadyDone(management.reset_before(user), url_for("admin.person", user_id=user.id),
+                          action="account.reset_password")
     temporary = _attempt(form, lambda: management.reset_password(current_user, user))
     if temporary is None:
+        session.rollback()
         return _person_page(user, 422, errors=form.form_errors)
+    once.remember(token, user.id)
     return _temporary_password_page(user, temporary, created=False)
 
 
@@ -409,78 +448,3 @@ def provision(username: str):
     return render("admin/provision.html", status=422 if form.is_submitted() else 200, form=form, found=found,
                   breadcrumbs=_crumbs(("Danh bạ", url_for("admin.directory_search")),
                                       (f"Cấp quyền: {found.full_name}", request.path)))
-
-
-# --- sign-in history ----------------------------------------------------------------------------------
-
-ACTION_LABELS = {
-    "auth.sign_in": "Đăng nhập",
-    "auth.sign_in_failed": "Đăng nhập không thành công",
-    "auth.sign_out": "Đăng xuất",
-    "auth.locked": "Tự động khóa do nhập sai mật khẩu",
-    "auth.lockout_expired": "Hết thời gian tạm khóa",
-    "auth.password_change": "Đổi mật khẩu",
-    "auth.password_change_failed": "Đổi mật khẩu không thành công",
-    "auth.break_glass": "Đăng nhập bằng tài khoản khẩn cấp",
-    "auth.session_expired": "Phiên làm việc hết hạn",
-    "auth.directory_unavailable": "Không kết nối được máy chủ danh bạ",
-    "people.lock": "Quản trị khóa tài khoản",
-    "people.unlock": "Quản trị mở khóa tài khoản",
-    "people.disable": "Quản trị vô hiệu hóa tài khoản",
-    "people.enable": "Quản trị kích hoạt lại tài khoản",
-    "people.reset_password": "Quản trị đặt lại mật khẩu",
-    "people.roles_change": "Thay đổi vai trò",
-    "people.position_change": "Thay đổi chức vụ",
-    "people.create": "Tạo tài khoản",
-    "people.provision": "Cấp quyền từ danh bạ",
-    "people.directory_refresh": "Cập nhật thông tin từ danh bạ",
-}
-
-REASON_LABELS = {
-    "bad_credentials": "Sai tên đăng nhập hoặc mật khẩu",
-    "empty_password": "Bỏ trống mật khẩu",
-    "malformed_username": "Tên đăng nhập không hợp lệ",
-    "status_locked": "Tài khoản đang bị khóa",
-    "status_disabled": "Tài khoản đã bị vô hiệu hóa",
-    "temporary_password_expired": "Mật khẩu tạm thời đã hết hạn",
-    "no_active_position": "Không có chức vụ đang hiệu lực",
-    "idle_timeout": "Không thao tác quá thời gian cho phép",
-    "absolute_timeout": "Quá thời gian tối đa của một phiên",
-    "bad_current": "Nhập sai mật khẩu hiện tại",
-    "policy": "Mật khẩu mới không đạt yêu cầu",
-    "directory_refused": "Máy chủ danh bạ từ chối mật khẩu mới",
-}
-
-@dataclass(frozen=True)
-class HistoryRow:
-    at: datetime
-    action: str
-    actor: str
-    ip: str
-    browser: str
-    user_agent: str
-    result: str
-    failed: bool
-
-
-def _history_row(entry: AuditEntry) -> HistoryRow:
-    details = entry.details_dict
-    reason = str(details.get("reason") or "")
-    failed = entry.action.endswith("_failed") or entry.action in ("auth.locked", "auth.directory_unavailable")
-    if entry.action == "auth.sign_in":
-        result = "Thành công"
-    elif entry.action == "auth.locked":
-        result = f"{details.get('failures', '')} lần nhập sai liên tiếp"
-    elif entry.action == "people.roles_change":
-        def labels(values: list[str]) -> str:
-            return ", ".join(Role(v).label for v in values if v in ROLE_VALUES) or "không có"
-        result = f"{labels(details.get('before', []))} → {labels(details.get('after', []))}"
-    elif reason:
-        result = REASON_LABELS.get(reason, reason)
-    else:
-        result = ""
-    if failed and entry.action != "auth.locked":
-        result = f"Không thành công: {result}" if result else "Không thành công"
-    return HistoryRow(at=entry.occurred_at, action=ACTION_LABELS.get(entry.action, entry.action),
-                      actor=entry.actor_name or "", ip=entry.ip or "", browser=short_browser(entry.user_agent),
-                      user_agent=entry.user_agent or "", result=result, failed=failed)

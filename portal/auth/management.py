@@ -23,6 +23,8 @@ from portal.db import session, utcnow
 from portal.errors import NotAllowed, NotFound, ValidationFailed
 from portal.orgs.models import Organisation
 from portal.text import limited, nfc
+from portal.timeutil import to_local
+from portal.workflow import Workflow, relock, step
 
 PROVINCE_ONLY_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.OVERVIEW})
 AUTH_ACTIONS = ("auth.sign_in", "auth.sign_in_failed", "auth.sign_out", "auth.locked", "auth.lockout_expired",
@@ -151,9 +153,94 @@ def provision(actor: User, person: directory.DirectoryPerson, positions: list[ac
     return user
 
 
-def _not_self(actor: User, user: User, action: str) -> None:
-    if actor.id == user.id:
-        raise NotAllowed(action, "Bạn không thể tự thực hiện thao tác này với tài khoản của chính mình.")
+# --- the account's status as a workflow (issue 14) ---------------------------------------------------
+#
+# ========  ======================  ==========  ===========================================================
+# action    from                    to          who
+# ========  ======================  ==========  ===========================================================
+# lock      active                  locked      an admin who manages the person (province: everyone; an
+# unlock    locked                  active      organisation's admin: its own people, not the province's
+# disable   active, locked          disabled    admins), never on their own account
+# enable    disabled                active
+# reset     any (local accounts)    (stays)
+# ========  ======================  ==========  ===========================================================
+#
+# The person page offers ``ACCOUNT.allowed``; each service below locks the user's row and guards
+# with the table. A repeat (two admins, a double click) is AlreadyDone with what happened.
+
+U = UserStatus
+
+
+def _manages(actor: User, user: User) -> bool:
+    return actor.id != user.id and can_manage(actor, user)
+
+
+def _last(user: User, *actions: str) -> AuditEntry | None:
+    return session.execute(select(AuditEntry).where(
+        AuditEntry.object_type == "users", AuditEntry.object_id == str(user.id), AuditEntry.action.in_(actions))
+        .order_by(AuditEntry.seq.desc()).limit(1)).scalar_one_or_none()
+
+
+def _at_by(row: AuditEntry) -> str:
+    local = to_local(row.occurred_at)
+    return f"lúc {local:%H:%M} ngày {local:%d/%m/%Y}" + (f" bởi {row.actor_name}" if row.actor_name else "")
+
+
+def _reason(row: AuditEntry) -> str:
+    reason = row.details_dict.get("reason")
+    return f" (lý do: {reason})" if reason else ""
+
+
+def _locked(actor: User, user: User) -> str | None:
+    if not (_manages(actor, user) and user.status == U.LOCKED):
+        return None
+    row = _last(user, "people.lock", "auth.locked")
+    if row is None or row.action == "auth.locked":
+        return "Tài khoản đang bị khóa tự động do nhập sai mật khẩu nhiều lần."
+    return f"Tài khoản đã bị khóa {_at_by(row)}{_reason(row)}."
+
+
+def _unlocked(actor: User, user: User) -> str | None:
+    row = _last(user, "people.unlock", "people.lock") if _manages(actor, user) and user.status == U.ACTIVE else None
+    return f"Tài khoản đã được mở khóa {_at_by(row)}." if row and row.action == "people.unlock" else None
+
+
+def _disabled(actor: User, user: User) -> str | None:
+    row = _last(user, "people.disable") if _manages(actor, user) and user.status == U.DISABLED else None
+    return f"Tài khoản đã bị vô hiệu hóa {_at_by(row)}{_reason(row)}." if row else None
+
+
+def _enabled(actor: User, user: User) -> str | None:
+    row = _last(user, "people.enable", "people.disable") if _manages(actor, user) and user.status == U.ACTIVE else None
+    return f"Tài khoản đã được kích hoạt lại {_at_by(row)}." if row and row.action == "people.enable" else None
+
+
+def reset_before(user: User) -> str:
+    """What a repeated reset form is told: the password was reset, and shown once, already."""
+    row = _last(user, "people.reset_password")
+    when = f" {_at_by(row)}" if row else ""
+    return (f"Mật khẩu của {user.full_name} đã được đặt lại{when}; mật khẩu tạm thời chỉ hiển thị một lần, "
+            "ở lần bấm trước. Nếu chưa ghi lại, hãy đặt lại lần nữa.")
+
+
+SELF = "Bạn không thể tự thực hiện thao tác này với tài khoản của chính mình."  # others are 404 before
+
+ACCOUNT: Workflow[User] = Workflow("account", {
+    "lock": step("lock", "Khóa tài khoản", {U.ACTIVE}, _manages, to=U.LOCKED, done=_locked, refusal=SELF),
+    "unlock": step("unlock", "Mở khóa tài khoản", {U.LOCKED}, _manages, to=U.ACTIVE, done=_unlocked, refusal=SELF),
+    "disable": step("disable", "Vô hiệu hóa tài khoản", {U.ACTIVE, U.LOCKED}, _manages, to=U.DISABLED,
+                    done=_disabled, refusal=SELF),
+    "enable": step("enable", "Kích hoạt lại tài khoản", {U.DISABLED}, _manages, to=U.ACTIVE, done=_enabled,
+                   refusal=SELF),
+    "reset_password": step("reset_password", "Đặt lại mật khẩu", set(U), _manages,
+                           when=lambda user: user.source == UserSource.LOCAL, refusal=SELF),
+}, state=lambda user: user.status, label=lambda user: user.status.label)
+
+
+def _guarded(actor: User, action: str, user: User) -> User:
+    user = relock(session, user)
+    ACCOUNT.guard(actor, action, user)
+    return user
 
 
 def _org_of(actor: User) -> int | None:
@@ -161,7 +248,7 @@ def _org_of(actor: User) -> int | None:
 
 
 def lock(actor: User, user: User, reason: str) -> None:
-    _not_self(actor, user, "people.lock")
+    user = _guarded(actor, "lock", user)
     reason = limited(reason, 200, "reason", "Lý do")
     if not reason:
         raise ValidationFailed({"reason": "Hãy ghi lý do khóa tài khoản."})
@@ -174,8 +261,7 @@ def lock(actor: User, user: User, reason: str) -> None:
 
 
 def unlock(actor: User, user: User) -> None:
-    if user.status != UserStatus.LOCKED:
-        raise ValidationFailed({"status": "Tài khoản này không bị khóa."})
+    user = _guarded(actor, "unlock", user)
     user.status = UserStatus.ACTIVE
     user.locked_until = None
     user.lock_reason = None
@@ -185,7 +271,7 @@ def unlock(actor: User, user: User) -> None:
 
 def disable(actor: User, user: User, reason: str) -> None:
     """"Gone" without deleting: history keeps pointing at the person."""
-    _not_self(actor, user, "people.disable")
+    user = _guarded(actor, "disable", user)
     reason = limited(reason, 200, "reason", "Lý do")
     if not reason:
         raise ValidationFailed({"reason": "Hãy ghi lý do vô hiệu hóa tài khoản."})
@@ -198,8 +284,7 @@ def disable(actor: User, user: User, reason: str) -> None:
 
 
 def enable(actor: User, user: User) -> None:
-    if user.status != UserStatus.DISABLED:
-        raise ValidationFailed({"status": "Tài khoản này đang không bị vô hiệu hóa."})
+    user = _guarded(actor, "enable", user)
     user.status = UserStatus.ACTIVE
     user.lock_reason = None
     audit.record(actor, "people.enable", user, organisation_id=_org_of(actor))
@@ -208,10 +293,10 @@ def enable(actor: User, user: User) -> None:
 def reset_password(actor: User, user: User) -> str:
     """A one-time temporary password, valid 72 hours, to be changed at the next sign-in. Directory
     accounts are reset in the directory, which owns their password."""
-    _not_self(actor, user, "people.reset_password")
     if user.source != UserSource.LOCAL:
         raise ValidationFailed({"password": "Tài khoản danh bạ: đặt lại mật khẩu trên máy chủ danh bạ (LDAP/AD) "
                                             "của tỉnh, không đặt tại đây."})
+    user = _guarded(actor, "reset_password", user)
     temporary = _set_temporary(user)
     ended = services.end_all_sessions(user, "password_reset")
     audit.record(actor, "people.reset_password", user, organisation_id=_org_of(actor),
