@@ -348,12 +348,15 @@ def test_one_draft_walks_every_step_to_another_organisation(db, office, as_):
     assert 'hx-disabled-elt="find button[type=submit]"' in page
     ok(clerk.post(url(draft, "phat-hanh"), data={}), draft)
     assert draft.status == S.ISSUED
-    again = clerk.post(url(draft, "phat-hanh"), data={}, headers=HX)
-    assert again.status_code == 200
-    assert again.headers["HX-Redirect"].endswith(url(draft))
+    again = clerk.post(url(draft, "phat-hanh"), data={}, headers=HX)  # a repeat: 409 saying what happened
+    assert again.status_code == 409
+    assert "Văn bản đã được cấp số 01/" in text(again)
+    plain = clerk.post(url(draft, "phat-hanh"), data={})  # a plain form: back to the page with the notice
+    assert plain.status_code == 303
+    assert plain.headers["Location"].endswith(url(draft))
     assert db.scalar(select(func.count()).select_from(OutgoingDocument)
                      .where(OutgoingDocument.organisation_id == org.id)) == 1
-    assert "Văn bản đã được phát hành" in text(clerk.get(url(draft)))
+    assert "Văn bản đã được cấp số 01/" in text(clerk.get(url(draft)))
     out = db.get(OutgoingDocument, draft.outgoing_id)
     page = text(officer.get(url(draft)))
     assert f"{out.code_number}/{out.code_notation}" in page

@@ -44,6 +44,7 @@ from portal.orgs import services as orgs
 from portal.orgs.models import Organisation, OrgKind
 from portal.signing import pdfsign, pki, verification
 from portal.timeutil import local_today, local_year
+from portal.workflow import AlreadyDone
 from tests.conftest import PASSWORD
 from tests.signing_fixtures import fixture_draft_pdf  # noqa: F401  (fixture)
 
@@ -519,8 +520,9 @@ def test_issuing_is_for_clerks_once(db, world):
 
     first = services.issue(p["clerk"], draft, None, seal=cheap_seal)
     after = snapshot(draft)
-    with pytest.raises(services.WrongStep):
+    with pytest.raises(AlreadyDone) as repeated:  # a repeat is told what happened, nothing changes
         services.issue(p["clerk"], draft, None, seal=cheap_seal)
+    assert f"cấp số {first.outgoing.code_number}/{first.outgoing.code_notation} và phát hành" in str(repeated.value)
     assert snapshot(draft) == after
     assert (outgoing_count(w.org.id), counter_of(w.org.id)) == (1, 1)
     assert db.scalar(select(func.count()).select_from(IncomingDocument)
@@ -570,7 +572,7 @@ def test_recall_reaches_each_recipient_and_their_answers_come_back(db, world):
     out = db.get(OutgoingDocument, draft.outgoing_id)
     assert (draft.status, out.status, out.recall_reason) == (S.RECALLED, OutgoingStatus.RECALLED,
                                                            "Văn bản có sai sót về căn cứ pháp lý.")
-    with pytest.raises(services.WrongStep):
+    with pytest.raises(AlreadyDone):  # recalled already: told so, nothing changes
         services.recall(p["clerk"], draft, "lần nữa")
 
     def codes() -> dict[str, tuple[str, str | None]]:

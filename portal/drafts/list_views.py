@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from portal import listing
 from portal.documents.models import OutgoingStatus
 from portal.drafts import bp, queries
-from portal.drafts.views import can_create
+from portal.drafts.services import can_create
 from portal.incoming import services as incoming_services
 from portal.navigation import draft_counts
 from portal.params import Cursor, args, parse_id, query

@@ -71,6 +71,11 @@ def has_open_round(user: User, draft: Draft) -> bool:
         .limit(1)).first() is not None
 
 
+def may_close(user: User, round_: CommentRound) -> bool:
+    """Whoever asked may end the round while it is open."""
+    return round_.closed_at is None and round_.asked_by_id == user.id
+
+
 # --- visibility -----------------------------------------------------------------------------------------
 
 def visible_clause(user: User) -> ColumnElement[bool]:

@@ -1,15 +1,16 @@
 """The draft page, the new-draft form and one short form per step (SPEC §6).
 
-Every step: load the visible draft (404) → is this step open to this person now (403) → the form
+Every step runs on ``portal.steps.run_step``: the visible draft (404), locked and re-read; the
+transition table's guard (``drafts.workflow``: 403, or the AlreadyDone notice for a repeat); the form
 → **one** service call → back to the page. A broken rule re-renders that step's form with its
-message (422); the service checks the holder and the step again and writes history and audit.
+message (422); the service guards again and writes history and audit. No permission rule lives here:
+the steps the page offers are the table's ``allowed``.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from flask import abort, current_app, request, send_file, url_for
 from flask_login import current_user, login_required
@@ -42,11 +43,12 @@ from portal.drafts.forms import (
     int_or_none,
     recipient_rows,
 )
-from portal.drafts.models import Draft, DraftAttachment, DraftStatus
-from portal.errors import NotAllowed, NotFound, ValidationFailed
+from portal.drafts.models import CommentInvite, Draft, DraftAttachment, DraftStatus
+from portal.errors import NotFound, ValidationFailed
 from portal.incoming import services as incoming
 from portal.orgs.models import Organisation
 from portal.params import Flag, Id, args, query
+from portal.steps import StepView, put_errors, run_step
 from portal.web import client_redirect, flash_ok, render
 
 S = DraftStatus
@@ -54,73 +56,29 @@ DOWNLOAD = Flag("tai", "Tải về")  # ?tai=1: as an attachment, not shown in t
 DRAFTING_ROLES = (Role.OFFICER, Role.UNIT_HEAD, Role.AGENCY_LEADER, Role.CLERK)
 
 
-@dataclass(frozen=True)
-class Step:
-    form: type[FlaskForm]
-    template: str  # the partial holding this step's form, returned alone to htmx on 422
-    title: str
-    endpoint: str
-
-
 STEPS = {
-    "submit": Step(NoteForm, "_step_note.html", "Trình duyệt", "drafts.submit"),
-    "approve": Step(NoteForm, "_step_note.html", "Duyệt", "drafts.approve"),
-    "format_ok": Step(FormatForm, "_step_format.html", "Kiểm tra thể thức", "drafts.format_ok"),
-    "sign": Step(SignForm, "_step_sign.html", "Ký số", "drafts.sign"),
-    "sign_external": Step(ExternalSignForm, "_step_external.html", "Ký bằng thiết bị riêng (USB token)",
-                          "drafts.sign_external"),
-    "forward": Step(LeaderForm, "_step_leader.html", "Chuyển lãnh đạo khác", "drafts.forward"),
-    "issue": Step(IssueForm, "_step_issue.html", "Cấp số và phát hành", "drafts.issue"),
-    "send_back": Step(CommentForm, "_step_comment.html", "Trả lại", "drafts.send_back"),
-    "refuse_issue": Step(ReasonForm, "_step_reason.html", "Trả lại người ký", "drafts.refuse_issue"),
-    "version": Step(VersionForm, "_step_version.html", "Cập nhật dự thảo (phiên bản mới)", "drafts.add_version"),
-    "ask": Step(AskForm, "_step_ask.html", "Xin ý kiến", "drafts.ask"),
-    "details": Step(DetailsForm, "_step_details.html", "Sửa thông tin và nơi nhận", "drafts.edit"),
-    "recall": Step(ReasonForm, "_step_reason.html", "Thu hồi văn bản", "drafts.recall"),
-    "cancel": Step(ReasonForm, "_step_reason.html", "Hủy dự thảo", "drafts.cancel"),
+    "submit": StepView(NoteForm, "_step_note.html", "Trình duyệt", "drafts.submit"),
+    "approve": StepView(NoteForm, "_step_note.html", "Duyệt", "drafts.approve"),
+    "format_ok": StepView(FormatForm, "_step_format.html", "Kiểm tra thể thức", "drafts.format_ok"),
+    "sign": StepView(SignForm, "_step_sign.html", "Ký số", "drafts.sign"),
+    "sign_external": StepView(ExternalSignForm, "_step_external.html", "Ký bằng thiết bị riêng (USB token)",
+                              "drafts.sign_external"),
+    "forward": StepView(LeaderForm, "_step_leader.html", "Chuyển lãnh đạo khác", "drafts.forward"),
+    "issue": StepView(IssueForm, "_step_issue.html", "Cấp số và phát hành", "drafts.issue"),
+    "send_back": StepView(CommentForm, "_step_comment.html", "Trả lại", "drafts.send_back"),
+    "refuse_issue": StepView(ReasonForm, "_step_reason.html", "Trả lại người ký", "drafts.refuse_issue"),
+    "version": StepView(VersionForm, "_step_version.html", "Cập nhật dự thảo (phiên bản mới)", "drafts.add_version"),
+    "ask": StepView(AskForm, "_step_ask.html", "Xin ý kiến", "drafts.ask"),
+    "details": StepView(DetailsForm, "_step_details.html", "Sửa thông tin và nơi nhận", "drafts.edit"),
+    "recall": StepView(ReasonForm, "_step_reason.html", "Thu hồi văn bản", "drafts.recall"),
+    "cancel": StepView(ReasonForm, "_step_reason.html", "Hủy dự thảo", "drafts.cancel"),
 }
 
 
-# --- who may do what now (the services check again) ------------------------------------------------
-
-def can_edit(user: User, draft: Draft) -> bool:
-    return draft.status == S.DRAFT and draft.drafter_id == user.id
-
-
-def can_review(user: User, draft: Draft) -> bool:
-    return draft.status == S.UNIT_REVIEW and draft.holder_id == user.id
-
-
-def can_check_format(user: User, draft: Draft) -> bool:
-    return draft.status == S.FORMAT_CHECK and services.is_format_checker(user, draft)
-
-
-def can_sign(user: User, draft: Draft) -> bool:
-    return draft.status == S.SIGNING and draft.holder_id == user.id
-
-
-def can_issue(user: User, draft: Draft) -> bool:
-    return draft.status == S.SIGNED and services.is_clerk(user, draft)
-
-
-def can_recall(user: User, draft: Draft) -> bool:
-    return draft.status == S.ISSUED and (services.is_clerk(user, draft) or (
-        user.has_role(Role.AGENCY_LEADER) and draft.organisation_id == services.org_id(user)))
-
-
 def available_steps(user: User, draft: Draft) -> list[str]:
-    allowed = {
-        "version": can_edit, "details": can_edit, "ask": can_edit, "submit": can_edit, "cancel": can_edit,
-        "approve": can_review, "format_ok": can_check_format,
-        "send_back": lambda u, d: can_review(u, d) or can_check_format(u, d) or can_sign(u, d),
-        "forward": can_sign, "sign": can_sign, "sign_external": can_sign,
-        "refuse_issue": can_issue, "issue": can_issue, "recall": can_recall,
-    }
-    return [step for step in STEPS if allowed[step](user, draft)]
-
-
-def can_create(user: User) -> bool:
-    return user.organisation is not None and user.has_role(*DRAFTING_ROLES)
+    """The step forms the page shows: the table's allowed actions, in the page's order."""
+    allowed = services.allowed(user, draft)
+    return [name for name in STEPS if name in allowed]
 
 
 # --- page helpers ------------------------------------------------------------------------------------
@@ -182,7 +140,7 @@ def _page(draft: Draft, status: int = 200, *, step: str | None = None, form: Fla
         answer_forms[extra["invite_id"]] = form  # type: ignore[index]
     rounds = services.comment_rounds(draft)
     close_forms = {r.round.id: EmptyForm(prefix=f"close{r.round.id}", formdata=None) for r in rounds
-                   if r.round.closed_at is None and r.round.asked_by_id == current_user.id}
+                   if services.may_close(current_user, r.round)}
     out = session.get(OutgoingDocument, draft.outgoing_id) if draft.outgoing_id else None
     versions = services.versions(draft)
     context = {"rows": _recipient_rows_of(draft), **extra}
@@ -220,51 +178,36 @@ def _main_upload(file) -> services.Upload:  # type: ignore[no-untyped-def]
     return services.Upload(file.filename if file else "", file.stream if file else b"")
 
 
-def _put_errors(form: FlaskForm, errors: dict[str, str]) -> None:
-    for name, message in errors.items():
-        if name in form._fields:
-            form._fields[name].errors = [message]
-        else:
-            form.form_errors.append(message)
-
-
 def _signer_id() -> int | None:
     return int_or_none(request.form.get("details-signer_id") or request.form.get("signer_id"))
 
 
 def _act(draft_id: int, step: str, call: Callable[[Draft, FlaskForm], object], done: str):  # type: ignore[no-untyped-def]
-    """Load, check the step is open to this person, validate, one service call, back to the page.
-    A refused call rolls back first, so an upload stored before a later rule failed is not
-    committed with the 422 answer. ``call`` returning False is a wrong password: answered 422
-    *without* rolling back, so the counted failure and its audit row stay."""
-    draft = services.get_visible(current_user, draft_id)
-    if step not in available_steps(current_user, draft):
-        raise NotAllowed(f"drafts.{step}", f"Bạn không thể “{STEPS[step].title.lower()}” với dự thảo này "
-                                           f"ở bước “{draft.status.label}”.")
-    form = STEPS[step].form(prefix=step)
-    if step == "details":
-        form.offer(incoming.document_types())  # type: ignore[attr-defined]
-    if step == "issue":
-        form.offer(services.outgoing_books(draft.organisation_id))  # type: ignore[attr-defined]
-    if not form.validate_on_submit():
-        if "csrf_token" in form.errors:
-            abort(400)
-        return _page(draft, 422, step=step, form=form, **_typed_rows(step))
-    try:
-        result = call(draft, form)
-    except (ValidationFailed, storage.StorageError) as exc:
-        session.rollback()
-        _put_errors(form, exc.errors if isinstance(exc, ValidationFailed) else {"main": str(exc)})
-        return _page(draft, 422, step=step, form=form, **_typed_rows(step))
-    except auth_services.DirectoryDown as exc:  # the password could not be checked: nothing counted
-        session.rollback()
-        _put_errors(form, {"password": str(exc)})
-        return _page(draft, 422, step=step, form=form)
-    if result is False:
-        _put_errors(form, {"password": "Mật khẩu không đúng; văn bản chưa được ký."})
-        return _page(draft, 422, step=step, form=form)
-    flash_ok(done)
-    return client_redirect(_back_to(draft))
+    """One step on the step machine (``portal.steps.run_step``). ``call`` returning False is a wrong
+    password: 422 *without* rolling back, so the counted failure and its audit row stay. A directory
+    outage while checking the password is a 422 with nothing counted."""
+    def guarded_call(draft: Draft, form: FlaskForm) -> object:
+        try:
+            return call(draft, form)
+        except auth_services.DirectoryDown as exc:
+            raise ValidationFailed({"password": str(exc)}) from exc
+
+    def prepare(draft: Draft, form: FlaskForm) -> None:
+        if step == "details":
+            form.offer(incoming.document_types())  # type: ignore[attr-defined]
+        if step == "issue":
+            form.offer(services.outgoing_books(draft.organisation_id))  # type: ignore[attr-defined]
+
+    return run_step(
+        workflow=services.FLOW, action=step, user=current_user,
+        load=lambda: services.get_visible(current_user, draft_id), form=STEPS[step].form(prefix=step),
+        call=guarded_call, prepare=prepare, done=done, back=_back_to, url=_draft_url,
+        page=lambda d, status, **kw: _page(d, status, **kw, **_typed_rows(step)),
+        failed={"password": "Mật khẩu không đúng; văn bản chưa được ký."})
+
+
+def _draft_url(draft: Draft) -> str:
+    return url_for("drafts.draft", draft_id=draft.id)
 
 
 def _typed_rows(step: str) -> dict[str, object]:
@@ -311,7 +254,7 @@ def _client() -> object:
 def new():
     """Soạn dự thảo; ?tra_loi=<văn bản đến> starts a reply, ?dinh_chinh= / ?thay_the=<văn bản
     đi> a correction or replacement of an issued document."""
-    if not can_create(current_user):
+    if not services.can_create(current_user):
         abort(403)
     form = NewDraftForm()
     form.offer(incoming.document_types())
@@ -326,7 +269,7 @@ def new():
                 _uploads(form.attachments.data), specs)
         except (ValidationFailed, storage.StorageError) as exc:
             session.rollback()
-            _put_errors(form, exc.errors if isinstance(exc, ValidationFailed) else {"main": str(exc)})
+            put_errors(form, exc.errors if isinstance(exc, ValidationFailed) else {"main": str(exc)})
         else:
             flash_ok(f"Đã tạo dự thảo “{draft.subject}”.")
             return client_redirect(url_for("drafts.draft", draft_id=draft.id))
@@ -375,11 +318,10 @@ def add_version(draft_id: int):
 @bp.post("/<id:draft_id>/sua")
 @login_required
 def edit(draft_id: int):
-    """Details and recipients in one form; both service calls share the one transaction."""
-    def call(d: Draft, f: FlaskForm) -> None:
-        services.update_details(current_user, d, f.draft_data(_signer_id()))  # type: ignore[attr-defined]
-        services.set_recipients(current_user, d, recipient_rows(request.form)[0])
-    return _act(draft_id, "details", call, "Đã lưu thông tin dự thảo.")
+    """Details and recipients in one form, one service call."""
+    return _act(draft_id, "details", lambda d, f: services.edit(
+        current_user, d, f.draft_data(_signer_id()), recipient_rows(request.form)[0]),  # type: ignore[attr-defined]
+        "Đã lưu thông tin dự thảo.")
 
 
 @bp.post("/<id:draft_id>/xin-y-kien")
@@ -394,29 +336,24 @@ def ask(draft_id: int):
 @login_required
 def answer(draft_id: int, invite_id: int):
     """Cho ý kiến: the form is per invitation, so its errors show beside that question."""
-    draft = services.get_visible(current_user, draft_id)
-    invite = next((i for i in services.my_open_invites(current_user, draft) if i.id == invite_id), None)
-    if invite is None:
-        raise NotAllowed("drafts.answer", "Bạn không có lượt xin ý kiến đang mở này.")
-    form = AnswerForm(prefix=f"answer{invite_id}")
-    try:
-        services.answer(current_user, draft, invite_id, form.answer.data or "", form.text.data or "")
-    except ValidationFailed as exc:
-        session.rollback()
-        _put_errors(form, exc.errors)
-        return _page(draft, 422, step="answer", form=form, invite_id=invite_id, invite=invite,
+    def page(d: Draft, status: int, **kw: object):  # type: ignore[no-untyped-def]
+        return _page(d, status, **kw, invite_id=invite_id, invite=session.get(CommentInvite, invite_id),
                      fragment="drafts/_step_answer.html")
-    flash_ok("Đã gửi ý kiến.")
-    return client_redirect(url_for("drafts.draft", draft_id=draft.id))
+    return run_step(
+        workflow=services.FLOW, action="answer", user=current_user,
+        load=lambda: services.get_visible(current_user, draft_id), form=AnswerForm(prefix=f"answer{invite_id}"),
+        call=lambda d, f: services.answer(current_user, d, invite_id, f.answer.data or "", f.text.data or ""),
+        page=page, done="Đã gửi ý kiến.", back=_back_to, url=_draft_url)
 
 
 @bp.post("/<id:draft_id>/luot-y-kien/<id:round_id>/ket-thuc")
 @login_required
 def close_round(draft_id: int, round_id: int):
-    draft = services.get_visible(current_user, draft_id)
-    services.close_round(current_user, draft, round_id)
-    flash_ok("Đã kết thúc lượt xin ý kiến.")
-    return client_redirect(url_for("drafts.draft", draft_id=draft.id))
+    return run_step(
+        workflow=services.FLOW, action="close_round", user=current_user,
+        load=lambda: services.get_visible(current_user, draft_id), form=EmptyForm(prefix=f"close{round_id}"),
+        call=lambda d, f: services.close_round(current_user, d, round_id), page=_page,
+        done="Đã kết thúc lượt xin ý kiến.", back=_back_to, url=_draft_url)
 
 
 @bp.post("/<id:draft_id>/trinh")
@@ -506,11 +443,7 @@ def refuse_issue(draft_id: int):
 @bp.post("/<id:draft_id>/phat-hanh")
 @login_required
 def issue(draft_id: int):
-    """A second click (or a second clerk) finds the draft issued: the page again, no second number."""
-    draft = services.get_visible(current_user, draft_id)
-    if draft.status in (S.ISSUED, S.RECALLED) and services.is_clerk(current_user, draft):
-        flash_ok("Văn bản đã được phát hành.")
-        return client_redirect(url_for("drafts.draft", draft_id=draft.id))
+    """A second click (or a second clerk) finds the draft issued: the notice, no second number."""
     return _act(draft_id, "issue", lambda d, f: services.issue(current_user, d, f.book_id.data),
                 "Đã cấp số và phát hành văn bản.")
 

@@ -29,6 +29,7 @@ state. Then a repeated request is told what happened instead of being refused.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -51,8 +52,13 @@ def _events(draft: Draft) -> list[DraftEvent]:
                                 .order_by(DraftEvent.id.desc())).scalars())
 
 
+def when(at: datetime, who: str) -> str:
+    """"lúc 09:12 ngày 05/03/2026 bởi Lê Văn A": when and by whom a step happened."""
+    return f"lúc {to_local(at):%H:%M} ngày {to_local(at):%d/%m/%Y} bởi {who}"
+
+
 def _when(event: DraftEvent) -> str:
-    return f"lúc {to_local(event.at):%H:%M} ngày {to_local(event.at):%d/%m/%Y} bởi {event.actor_name}"
+    return when(event.at, event.actor_name)
 
 
 def happened(draft: Draft, actions: set[str], frm: frozenset[S]) -> DraftEvent | None:
