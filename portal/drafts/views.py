@@ -9,18 +9,17 @@ the steps the page offers are the table's ``allowed``.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 
-from flask import abort, current_app, request, send_file, url_for
+from flask import abort, current_app, flash, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from portal import audit, storage
+from portal import once, storage
 from portal.auth import services as auth_services
 from portal.auth import views as auth_views
 from portal.auth.forms import EmptyForm
-from portal.auth.models import Role, User
+from portal.auth.models import User
 from portal.db import session
 from portal.documents.models import OutgoingDocument, Urgency
 from portal.drafts import bp, services
@@ -43,17 +42,15 @@ from portal.drafts.forms import (
     int_or_none,
     recipient_rows,
 )
-from portal.drafts.models import CommentInvite, Draft, DraftAttachment, DraftStatus
+from portal.drafts.models import CommentInvite, Draft, DraftStatus
 from portal.errors import NotFound, ValidationFailed
 from portal.incoming import services as incoming
 from portal.orgs.models import Organisation
-from portal.params import Flag, Id, args, query
+from portal.params import Id, args, query
 from portal.steps import StepView, put_errors, run_step
 from portal.web import client_redirect, flash_ok, render
 
 S = DraftStatus
-DOWNLOAD = Flag("tai", "Tải về")  # ?tai=1: as an attachment, not shown in the browser
-DRAFTING_ROLES = (Role.OFFICER, Role.UNIT_HEAD, Role.AGENCY_LEADER, Role.CLERK)
 
 
 STEPS = {
@@ -262,6 +259,11 @@ def new():
     if not form.is_submitted():
         _prefill(form)
     elif form.validate_on_submit():
+        token = request.form.get(once.FIELD)
+        made = once.claim(current_user.id, token, "drafts.new")
+        if made is not None:  # this very form already created a draft (double click, resubmission)
+            flash("Biểu mẫu này đã tạo dự thảo trước đó; không tạo thêm dự thảo mới.", "info")
+            return client_redirect(url_for("drafts.draft", draft_id=made))
         try:
             draft = services.create(current_user, form.draft_data(
                 _signer_id(), replaces_id=int_or_none(form.replaces_id.data),
@@ -271,11 +273,13 @@ def new():
             session.rollback()
             put_errors(form, exc.errors if isinstance(exc, ValidationFailed) else {"main": str(exc)})
         else:
+            once.remember(token, draft.id)
             flash_ok(f"Đã tạo dự thảo “{draft.subject}”.")
             return client_redirect(url_for("drafts.draft", draft_id=draft.id))
     return render("drafts/new.html", "drafts/_draft_new_form.html", 422 if form.is_submitted() else 200,
                   form=form, rows=_named(rows), methods=OUTSIDE_METHODS, chosen_signer=_person(_signer_id()),
-                  reply_to=_visible_incoming(int_or_none(form.reply_to_id.data)),
+                  reply_to=_visible_incoming(int_or_none(form.reply_to_id.data)), once_field=once.FIELD,
+                  once_token=request.form.get(once.FIELD) or once.new_token(),
                   breadcrumbs=_crumbs(("Soạn dự thảo", request.path)))
 
 
@@ -422,15 +426,6 @@ def sign_external(draft_id: int):
     return _act(draft_id, "sign_external", call, "Đã nhận bản ký số; chuyển văn thư phát hành.")
 
 
-@bp.get("/<id:draft_id>/ban-trinh-ky")
-@login_required
-def frozen_file(draft_id: int):
-    """The frozen PDF the signer signs with their own token software (SPEC §7.4)."""
-    draft = services.get_visible(current_user, draft_id)
-    data = services.frozen_pdf(current_user, draft)
-    return _send(draft, data, f"du-thao-{draft.id}-trinh-ky.pdf", download=True, what="frozen")
-
-
 # --- issuance and after ------------------------------------------------------------------------------------
 
 @bp.post("/<id:draft_id>/tra-nguoi-ky")
@@ -453,51 +448,3 @@ def issue(draft_id: int):
 def recall(draft_id: int):
     return _act(draft_id, "recall", lambda d, f: services.recall(current_user, d, f.reason.data or ""),
                 "Đã thu hồi văn bản; nơi nhận được đề nghị thu hồi.")
-
-
-# --- files -----------------------------------------------------------------------------------------------
-
-def _send(draft: Draft, data: bytes, filename: str, *, download: bool, what: str, **details: object):  # type: ignore[no-untyped-def]
-    """Every view and download of a draft's file is audited (SPEC §13.5)."""
-    audit.record(current_user, "drafts.file_download" if download else "drafts.file_view", object_type="drafts",
-                 object_id=draft.id, organisation_id=draft.organisation_id, details={"file": what, **details})
-    kind = storage.KINDS.get(storage.extension_of(filename))
-    return send_file(io.BytesIO(data), mimetype=kind.content_type if kind else "application/octet-stream",
-                     as_attachment=download, download_name=filename, max_age=0)
-
-
-@bp.get("/<id:draft_id>/phien-ban/<id:number>")
-@login_required
-@query(DOWNLOAD)
-def version_file(draft_id: int, number: int):
-    draft = services.get_visible(current_user, draft_id)
-    version = next((v for v in services.versions(draft) if v.number == number), None)
-    if version is None:
-        abort(404)
-    return _send(draft, storage.read(version.sha256), version.filename, download=args()["tai"],
-                 what="version", version=number, sha256=version.sha256)
-
-
-@bp.get("/<id:draft_id>/dinh-kem/<id:attachment_id>")
-@login_required
-@query(DOWNLOAD)
-def attachment_file(draft_id: int, attachment_id: int):
-    draft = services.get_visible(current_user, draft_id)
-    row = session.get(DraftAttachment, attachment_id)
-    if row is None or row.draft_id != draft.id:
-        abort(404)
-    return _send(draft, storage.read(row.sha256), row.filename, download=args()["tai"],
-                 what="attachment", attachment=row.id, sha256=row.sha256)
-
-
-@bp.get("/<id:draft_id>/van-ban-phat-hanh")
-@login_required
-@query(DOWNLOAD)
-def issued_file(draft_id: int):
-    draft = services.get_visible(current_user, draft_id)
-    out = session.get(OutgoingDocument, draft.outgoing_id) if draft.outgoing_id else None
-    if out is None or not out.file_sha256:
-        abort(404)
-    name = f"{out.code_number}-{out.code_notation}.pdf".replace("/", "-")
-    return _send(draft, storage.read(out.file_sha256), name, download=args()["tai"],
-                 what="issued", sha256=out.file_sha256)
