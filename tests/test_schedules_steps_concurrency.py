@@ -151,5 +151,5 @@ def test_the_same_step_twice_at_once_happens_once(live, key):
     scenario_for(SCENARIOS, key)(live)
 
 
-def test_approve_twice_as_plain_forms_and_every_scenario_is_a_step():
+def test_every_scenario_is_a_step_of_a_table():
     assert set(SCENARIOS) <= set(STEPS), set(SCENARIOS) - set(STEPS)
