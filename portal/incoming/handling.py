@@ -1,4 +1,5 @@
-"""Who finishes what on an incoming document, and its replies (SPEC §5.6). No Flask here.
+"""Handling (SPEC §5.6): progress notes, "đã xem", the lead's finish, reopening, reminders, and the
+document's replies. No Flask here.
 
 Every assignment row keeps its own state. The lead person's "Hoàn thành" closes the document and
 the **lead chain** only: the lead's level-1 row and, when that is a unit, the unit's own lead person
@@ -14,54 +15,179 @@ never touches it. Finishing records the newest issued reply as "văn bản trả
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
+from portal import audit
 from portal.auth.models import User
 from portal.db import session
 from portal.documents.models import IncomingDocument, OutgoingDocument, OutgoingStatus
-from portal.incoming.models import Assignment, AssignmentRole, AssignmentState
+from portal.errors import NotFound, ValidationFailed
+from portal.incoming import events
+from portal.incoming.events import _name, guard, guard_parts, guard_row
+from portal.incoming.metadata import Upload, _attach
+from portal.incoming.models import (
+    Assignment,
+    AssignmentRole,
+    AssignmentState,
+    FileRole,
+    Reminder,
+    ReminderKind,
+)
+from portal.incoming.parts import close_parts, lead_chain, lead_person_assignment, open_parts
+from portal.incoming.visibility import OPEN_STATUSES, WORK_STATUSES, S, headed_unit_id
+from portal.incoming.workflow import WrongStep
+from portal.text import limited, nfc
+from portal.timeutil import local_today
 
 if TYPE_CHECKING:
     from portal.drafts.models import Draft
 
-
-def lead_chain(doc: IncomingDocument) -> list[Assignment]:
-    """The level-1 lead row, then (for a lead unit) the unit's lead person row, if named yet."""
-    rows = list(session.execute(select(Assignment).where(Assignment.document_id == doc.id,
-                                                         Assignment.role == AssignmentRole.LEAD)
-                                .order_by(Assignment.id)).scalars())
-    top = next((r for r in rows if r.level == 1), None)
-    if top is None:
-        return []
-    if top.assignee_user_id is not None:
-        return [top]
-    return [top, *(r for r in rows if r.parent_id == top.id and r.assignee_user_id is not None)][:2]
+__all__ = ["close_parts", "lead_chain", "open_parts"]  # the primitives, re-exported from parts.py
 
 
-def open_parts(user: User, doc: IncomingDocument) -> list[Assignment]:
-    """This person's own parts still open: co-operating rows, and the lead row inside a
-    co-operating unit. Not the lead chain (the document's finish closes it), not for-information."""
-    chain = {r.id for r in lead_chain(doc)}
-    rows = session.execute(select(Assignment).where(
-        Assignment.document_id == doc.id, Assignment.assignee_user_id == user.id,
-        Assignment.state != AssignmentState.DONE, Assignment.role != AssignmentRole.INFORM)
-        .order_by(Assignment.level, Assignment.id)).scalars()
-    return [r for r in rows if r.id not in chain]
+def record_progress(user: User, doc: IncomingDocument, text: str, files: Iterable[Upload] = (), *,
+                    part_done: bool = False) -> None:
+    """A progress note (the lead's first one moves 04 → 05); co-operating assignees send their
+    input to the lead this way, and with ``part_done`` finish their own part, also after the lead
+    has finished the document (handling.py); the document's status does not move for that."""
+    mine = guard_parts(user, "finish_part" if part_done else "progress", doc)
+    text = (nfc(text) or "").strip()
+    if not text:
+        raise ValidationFailed({"text": "Hãy ghi nội dung tiến độ hoặc ý kiến."})
+    if len(text) > 2000:
+        raise ValidationFailed({"text": "Nội dung tối đa 2.000 ký tự."})
+    parts = mine if part_done else []
+    for upload in files:
+        _attach(doc, user, upload.stream, upload.filename, FileRole.RESULT)
+    if parts:
+        close_parts(parts, events._now())
+        session.flush()
+        events._event(doc, user, "finish_part", text=text, assignment=parts[-1])
+        return
+    row = mine[-1]
+    row.state = AssignmentState.WORKING
+    lead = lead_person_assignment(doc)
+    action = "progress" if row.role == AssignmentRole.LEAD else "input"
+    if lead is not None and lead.assignee_user_id == user.id and doc.status == S.ASSIGNED:
+        events._move(doc, user, action, S.IN_PROGRESS, text=text)
+    else:
+        session.flush()
+        events._event(doc, user, action, text=text, assignment=row)
 
 
-def close_parts(rows: list[Assignment], now: datetime) -> None:
-    """Done, each row; a unit's own lead finishing closes the unit's row too (its part is done)."""
-    for row in rows:
+def mark_seen(user: User, doc: IncomingDocument) -> None:
+    mine = guard_parts(user, "seen", doc)
+    for row in mine:
+        row.state = AssignmentState.SEEN
+    session.flush()
+    events._event(doc, user, "seen", assignment=mine[-1])
+
+
+def finish(user: User, doc: IncomingDocument, result: str, files: Iterable[Upload] = (),
+           answer_outgoing_id: int | None = None) -> None:
+    """Hoàn thành (04/05 → 06) by the lead person, with the result (mandatory)."""
+    guard(user, "finish", doc)
+    result = (nfc(result) or "").strip()
+    if not result:
+        raise ValidationFailed({"result": "Hãy ghi kết quả xử lý (hoặc số, ký hiệu văn bản trả lời)."})
+    if len(result) > 2000:
+        raise ValidationFailed({"result": "Kết quả tối đa 2.000 ký tự."})
+    for upload in files:
+        _attach(doc, user, upload.stream, upload.filename, FileRole.RESULT)
+    now = events._now()
+    for row in lead_chain(doc):  # co-operating and for-information rows keep their own state
         row.state, row.finished_at = AssignmentState.DONE, now
-        if row.role == AssignmentRole.LEAD and row.parent_id is not None:
-            unit_row = session.get(Assignment, row.parent_id)
-            if unit_row is not None and unit_row.state != AssignmentState.DONE:
-                unit_row.state, unit_row.finished_at = AssignmentState.DONE, now
+    doc.result_text = result
+    doc.answer_outgoing_id = answer_outgoing_id or doc.answer_outgoing_id or issued_reply_id(doc)
+    doc.completed_at = now
+    events._move(doc, user, "finish", S.DONE, text=result)
 
+
+def reopen(user: User, doc: IncomingDocument, reason: str) -> None:
+    guard(user, "reopen", doc)  # the table's rule: a document filed for information has no lead to reopen
+    reason = limited(reason, 1000, "reason", "Lý do")
+    if not reason:
+        raise ValidationFailed({"reason": "Hãy ghi lý do mở lại."})
+    for row in lead_chain(doc):  # what the finish closed; the others' parts stay as they are
+        row.state, row.finished_at = AssignmentState.WORKING, None
+    doc.completed_at = None
+    events._move(doc, user, "reopen", S.IN_PROGRESS, text=reason)
+
+
+# --- chasing --------------------------------------------------------------------------------------------
+
+def remind(user: User, doc: IncomingDocument, assignment_id: int, kind: ReminderKind, text: str) -> Reminder:
+    row = session.get(Assignment, assignment_id)
+    if row is None or row.document_id != doc.id:
+        if doc.status not in OPEN_STATUSES:  # the state first, as before (at 06 only an open part is chased)
+            raise WrongStep("incoming_assignment.remind",
+                            f"Văn bản đang ở trạng thái “{doc.status_label}”, không thể “đôn đốc”.")
+        raise NotFound()
+    guard_row(user, "remind", doc, row)
+    if kind not in (ReminderKind.REMIND, ReminderKind.CRITICISE, ReminderKind.REVIEW):
+        raise ValidationFailed({"kind": "Hãy chọn hình thức đôn đốc."})
+    text = (nfc(text) or "").strip()
+    if len(text) > 1000:
+        raise ValidationFailed({"text": "Nội dung tối đa 1.000 ký tự."})
+    reminder = Reminder(assignment_id=row.id, kind=kind, text=text or None, sent_by_id=user.id, sent_at=events._now())
+    session.add(reminder)
+    session.flush()
+    events._event(doc, user, "remind", text=f"{kind.label} {_name(row)}" + (f": {text}" if text else ""),
+                  assignment=row)
+    return reminder
+
+
+DUE_SOON_DAYS = 1
+
+
+def send_due_reminders(today: date | None = None) -> int:
+    """The daily job (`portal remind`): one "sắp đến hạn" or "quá hạn" reminder per open
+    assignment and day, however often it runs (a unique key per assignment, kind and day)."""
+    today = today or local_today()
+    rows = session.execute(
+        select(Assignment).join(IncomingDocument, IncomingDocument.id == Assignment.document_id)
+        .where(IncomingDocument.status.in_(WORK_STATUSES), Assignment.deadline.is_not(None),
+               Assignment.deadline <= today + timedelta(days=DUE_SOON_DAYS),
+               Assignment.role != AssignmentRole.INFORM, Assignment.state != AssignmentState.DONE)
+    ).scalars().all()
+    sent = 0
+    for row in rows:
+        kind = ReminderKind.OVERDUE if row.deadline < today else ReminderKind.DUE_SOON
+        exists_already = session.execute(select(Reminder.id).where(
+            Reminder.assignment_id == row.id, Reminder.kind == kind, Reminder.for_date == today)).first()
+        if exists_already:
+            continue
+        with session.begin_nested():
+            session.add(Reminder(assignment_id=row.id, kind=kind, for_date=today, sent_at=events._now(),
+                                 text=f"Hạn xử lý {row.deadline:%d/%m/%Y}"))
+        sent += 1
+    if sent:
+        audit.record(None, "incoming.reminders_sent", actor_name="hệ thống", details={"count": sent,
+                                                                                       "date": today.isoformat()})
+    return sent
+
+
+def reminders_for(user: User, limit: int = 50) -> list[Reminder]:
+    """What this person has been reminded of, newest first (person assignments, and unit ones
+    for the unit's head)."""
+    unit = headed_unit_id(user)
+    who = Assignment.assignee_user_id == user.id
+    if unit is not None:
+        who = or_(who, Assignment.assignee_unit_id == unit)
+    return list(session.execute(
+        select(Reminder).join(Assignment, Assignment.id == Reminder.assignment_id)
+        .join(IncomingDocument, IncomingDocument.id == Assignment.document_id)
+        .where(who, IncomingDocument.status != S.RECALLED).order_by(Reminder.id.desc()).limit(limit)
+    ).scalars())
+
+
+
+# --- replies ---------------------------------------------------------------------------------------------
 
 @dataclass
 class Reply:
