@@ -194,7 +194,10 @@ def test_accept(db, factory, office, as_):
     assert resp.headers["HX-Redirect"] == url(doc)
     assert doc.status == S.REGISTERED
     assert doc.arrival_number is None
-    assert as_(p["clerk"]).post(url(doc, "tiep-nhan")).status_code == 403  # not twice
+    again = as_(p["clerk"]).post(url(doc, "tiep-nhan"))  # not twice: told it happened, nothing changes (issue 14)
+    assert (again.status_code, again.headers["Location"]) == (303, url(doc))
+    assert "Văn bản đã được tiếp nhận lúc" in as_(p["clerk"]).get(url(doc)).get_data(as_text=True)
+    assert as_(p["clerk"]).post(url(doc, "tiep-nhan"), headers=HX).status_code == 409
 
 
 def test_return_needs_category_and_reason(db, factory, office, as_):
@@ -360,8 +363,9 @@ def test_direct_within_unit(db, office, as_):
     ok(as_(p["head"]).post(url(doc, "giao-trong-don-vi"), data={
         "unit_direct-directive": "Đồng chí xử lý.", **rows(("person", p["officer"].id, "chu_tri", ""))}), doc)
     assert any(a.level == 2 and a.assignee_user_id == p["officer"].id for a in services.assignments_of(doc))
-    assert as_(p["head"]).post(url(doc, "giao-trong-don-vi"), data=rows(
-        ("person", p["officer"].id, "chu_tri", ""))).status_code == 403  # only once
+    again = as_(p["head"]).post(url(doc, "giao-trong-don-vi"), data=rows(
+        ("person", p["officer"].id, "chu_tri", "")))  # only once: a repeat is told so (issue 14)
+    assert again.status_code == 303
 
 
 def test_progress_seen_finish_reopen(db, office, as_):

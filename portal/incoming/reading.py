@@ -53,7 +53,7 @@ def open_file(user: User, doc: IncomingDocument, file_id: int, *, download: bool
 def sender_statuses(user: User, limit: int = 100) -> list[IncomingDocument]:
     """What the sender's clerks and leaders see: the receiving side's status of what they sent
     (SPEC §5.2, "Sent to sender")."""
-    if not user.has_role(Role.CLERK, Role.AGENCY_LEADER):
+    if not may_see_sent(user):
         return []
     return list(session.execute(select(IncomingDocument).where(IncomingDocument.sender_organisation_id == org_id(user))
                                 .order_by(IncomingDocument.id.desc()).limit(limit)).scalars())
@@ -131,3 +131,8 @@ def incoming_books(organisation_id: int) -> list[RegisterBook]:
 def document_types() -> list[DocumentType]:
     return list(session.execute(select(DocumentType).where(DocumentType.active.is_(True))
                                 .order_by(DocumentType.name)).scalars())
+
+
+def may_see_sent(user: User) -> bool:
+    """"Trạng thái văn bản đã gửi" is for the sender's clerks and agency leaders."""
+    return user.has_role(Role.CLERK, Role.AGENCY_LEADER)

@@ -97,6 +97,7 @@ from portal.incoming.reading import (
     history,
     incoming_books,
     lookup,
+    may_see_sent,
     open_file,
     sender_events,
     sender_statuses,

@@ -56,7 +56,7 @@ from portal.auth.models import User
 from portal.db import session
 from portal.documents import numbering
 from portal.documents.models import IncomingDocument
-from portal.errors import NotAllowed
+from portal.errors import NotAllowed, NotFound
 from portal.incoming.models import Assignment, AssignmentRole, AssignmentState, IncomingEvent
 from portal.incoming.parts import (
     lead_chain,
@@ -372,3 +372,19 @@ def offered(user: User, doc: IncomingDocument) -> set[str]:
 
 def can_remind(user: User, doc: IncomingDocument, row: Assignment) -> bool:
     return row.document_id == doc.id and ASSIGNMENT.may(user, "remind", row)
+
+
+class OnRow:
+    """The assignment table for one row of the document (a reminder is about one row); duck-types
+    ``Workflow.guard`` for ``run_step``, called with the locked document."""
+
+    name = ASSIGNMENT.name
+
+    def __init__(self, row_id: int) -> None:
+        self.row_id = row_id
+
+    def guard(self, user: User, action: str, doc: IncomingDocument) -> Transition:
+        row = session.get(Assignment, self.row_id, populate_existing=True)
+        if row is None or row.document_id != doc.id:
+            raise NotFound()
+        return ASSIGNMENT.guard(user, action, row)
