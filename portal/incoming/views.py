@@ -238,7 +238,7 @@ def _once(kind: str, what: str, doc: IncomingDocument, work: Callable[[], object
     token = request.form.get(once.FIELD)
     if (made := once.claim(current_user.id, token, kind)) is not None:
         event = session.get(IncomingEvent, made)
-        raise Repeated(f"{what} lúc {at(event.at if event else None)}.", action=kind)
+        raise Repeated(f"{what} lúc {at(event.at if event else None)}.", _back_to(doc), action=kind)
     work()
     newest = session.execute(select(func.max(IncomingEvent.id)).where(IncomingEvent.document_id == doc.id)).scalar()
     if newest is not None:
