@@ -1,4 +1,4 @@
-"""The incoming state machine as a matrix (SPEC §5.2, the table in portal/incoming/services.py):
+"""The incoming state machine as a matrix (SPEC §5.2, the tables in portal/incoming/workflow.py):
 every status × every action × every role. Exactly the combinations in ALLOWED succeed; every
 other one is refused with a Vietnamese message and changes nothing.
 
@@ -24,7 +24,9 @@ from portal.documents.models import IncomingDocument, Urgency
 from portal.errors import NotAllowed, NotFound
 from portal.incoming import services
 from portal.incoming.models import Assignment, AssignmentRole, IncomingEvent, Reminder, ReminderKind
+from portal.incoming.workflow import ASSIGNMENT, DOCUMENT, MY_PARTS, OnRow
 from portal.timeutil import local_today
+from portal.workflow import AlreadyDone
 from tests.conftest import Factory
 
 # 03u: accepted, waiting for its số đến; 03n: numbered. 04: the agency leader assigned the unit
@@ -322,3 +324,61 @@ def test_only_an_agency_leader_directs_what_is_presented_to_them(world, people):
     assert _snapshot(doc.id) == before
     services.forward(people["unit_head"], doc, people["presented"].id)
     assert doc.presented_to_id == people["presented"].id
+
+
+# --- the tables: what the page offers is what the server accepts (issue 14) -------------------------
+
+TABLE_STEPS = [(flow, action) for flow in (DOCUMENT, ASSIGNMENT) for action in flow.transitions]
+# the matrix's service functions by their table names
+TABLE_NAME = {"return_to_sender": "return", "file_for_information": "file_info", "direct_within_unit": "unit_direct",
+              "record_progress": "progress", "mark_seen": "seen"}
+
+
+def _passes(guard: Callable[[], object]) -> bool:
+    try:
+        guard()
+    except (NotAllowed, NotFound, AlreadyDone):
+        return False
+    return True
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("status", STATUSES)
+def test_the_page_offers_exactly_what_the_guard_accepts(world, people, status, role):
+    """For every state × person × step of both tables: the page's step forms (available_actions,
+    can_remind per assignment row) are exactly the steps whose guard passes, on documents with and
+    without a recall request."""
+    user = people[role]
+    for doc_id in (world.docs[status], world.recall_docs[status]):
+        doc = db_session.get(IncomingDocument, doc_id)
+        offered = services.available_actions(user, doc)
+        for flow, action in TABLE_STEPS:
+            if action == "remind":
+                for row in services.assignments_of(doc):
+                    assert services.can_remind(user, doc, row) == _passes(
+                        lambda row=row, d=doc: OnRow(row.id).guard(user, "remind", d)), (status, role, row.id)
+                continue
+            table = DOCUMENT if flow is DOCUMENT else MY_PARTS
+            assert (action in offered) == _passes(lambda t=table, a=action, d=doc: t.guard(user, a, d)), \
+                (status, role, action, doc_id)
+        assert offered <= {action for _flow, action in TABLE_STEPS}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("status", STATUSES)
+def test_the_tables_say_what_the_hand_written_matrix_says(world, people, status, role):
+    """The hand-written ALLOWED (from the SPEC) read through the tables: the page offers a step
+    exactly when the matrix allows it (``remind``: on the lead's row)."""
+    user = people[role]
+    doc = db_session.get(IncomingDocument, world.docs[status])
+    offered = services.available_actions(user, doc)
+    for action in ACTIONS:
+        allowed = role in ALLOWED.get((action, status), set())
+        if action == "remind":
+            row = db_session.get(Assignment, world.remind_row[status]) if world.remind_row[status] else None
+            assert (row is not None and services.can_remind(user, doc, row)) == allowed, (status, role)
+        elif action != "confirm_recall":
+            assert (TABLE_NAME.get(action, action) in offered) == allowed, (status, role, action)
+    recall_doc = db_session.get(IncomingDocument, world.recall_docs[status])
+    assert ("confirm_recall" in services.available_actions(user, recall_doc)) == (
+        role == "clerk" and status in RECALL_CONFIRMABLE)
