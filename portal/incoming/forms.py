@@ -1,6 +1,7 @@
-"""Forms of the incoming document page, one per step. Rules live in ``incoming.services`` (one
-home; Vietnamese messages); these forms only carry what was typed and show the errors the
-services return. No ``Length``/``DataRequired`` here: WTForms would answer in English first."""
+"""Forms of the incoming document page, one per step. Who may take a step lives in
+``incoming.workflow`` (the tables), the input rules in ``incoming.services`` (Vietnamese messages);
+these forms only carry what was typed and show the errors the services return. No
+``Length``/``DataRequired`` here: WTForms would answer in English first."""
 
 from __future__ import annotations
 
