@@ -16,7 +16,7 @@ import types
 import uuid
 
 import pytest
-from flask import Flask
+from flask import Flask, url_for
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -570,3 +570,86 @@ def test_page_and_fragment(db, office, as_):
     resp = officer.post(url(draft, "trinh"), data={}, headers=HX)
     assert resp.status_code == 200
     assert resp.headers["HX-Redirect"].endswith(url(draft))
+
+
+# --- the permission matrix read from the transition table --------------------------------------------------
+
+def _matrix_draft(db, office, status: S) -> Draft:
+    """A draft at ``status`` with a comment round (officer → colleague) still open."""
+    _org, _receiver, _t, p = office
+    draft = created(db, office)
+    services.ask_comments(p["officer"], draft, [p["colleague"].id], "Góp ý?", None)
+    if status == S.CANCELLED:
+        services.cancel(p["officer"], draft, "Không cần nữa")
+    moves = [(S.UNIT_REVIEW, lambda: services.submit(p["officer"], draft)),
+             (S.FORMAT_CHECK, lambda: services.approve(p["head"], draft)),
+             (S.SIGNING, lambda: services.format_ok(p["checker"], draft, list(services.FORMAT_CHECKLIST))),
+             (S.SIGNED, lambda: services.sign(p["leader"], draft, True, PDF + b"%ky\n")),
+             (S.ISSUED, lambda: services.issue(p["clerk"], draft, None)),
+             (S.RECALLED, lambda: services.recall(p["clerk"], draft, "Sai căn cứ"))]
+    for reached, move in moves:
+        if status in (S.DRAFT, S.CANCELLED):
+            break
+        move()
+        if reached == status:
+            break
+    assert draft.status == status
+    db.commit()
+    return draft
+
+
+def _action_urls(draft: Draft) -> dict[str, str]:
+    from portal.drafts.views import STEPS
+    invite = services.my_open_invites(draft_colleague(draft), draft)
+    round_id = services.comment_rounds(draft)[0].round.id
+    urls = {name: url_for(view.endpoint, draft_id=draft.id) for name, view in STEPS.items()}
+    urls["answer"] = url_for("drafts.answer", draft_id=draft.id, invite_id=invite[0].id if invite else 1)
+    urls["close_round"] = url_for("drafts.close_round", draft_id=draft.id, round_id=round_id)
+    return urls
+
+
+def draft_colleague(draft: Draft):
+    invite = services.comment_rounds(draft)[0].invites
+    return invite[0][1] if invite else None
+
+
+@pytest.mark.parametrize("status", [S.DRAFT, S.UNIT_REVIEW, S.FORMAT_CHECK, S.SIGNING, S.SIGNED, S.ISSUED,
+                                    S.RECALLED, S.CANCELLED])
+def test_the_page_offers_exactly_what_the_server_accepts(db, app, office, as_, status):
+    """For every state × person × action of the table: a form on the page ⇔ the table's guard lets
+    it through; an action not offered is refused over HTTP (403/404, or the notice of a step that
+    already happened) and changes nothing."""
+    from portal.drafts.workflow import FLOW
+    from portal.errors import NotAllowed
+    from portal.workflow import AlreadyDone
+
+    _org, _receiver, _t, p = office
+    draft = _matrix_draft(db, office, status)
+    with app.test_request_context():
+        urls = _action_urls(draft)
+    assert set(urls) == set(FLOW.transitions), "every step of the table has a form on the page"
+    for who, user in p.items():
+        page = as_(user).get(url(draft))
+        offered = {a for a, u in urls.items() if f'action="{u}"' in text(page)} if page.status_code == 200 else set()
+        accepted = set()
+        for action in FLOW.transitions:
+            try:
+                FLOW.guard(user, action, draft)
+            except (NotAllowed, AlreadyDone):
+                continue
+            accepted.add(action)
+        if page.status_code == 404:
+            assert not offered, who
+            assert accepted <= {"answer", "close_round"}, who
+            continue
+        assert offered == accepted, (status, who, offered, accepted)
+        before = (draft.status, draft.holder_id, len(services.history(draft)))
+        for action in set(FLOW.transitions) - offered:
+            resp = as_(user).post(urls[action], data={})
+            assert resp.status_code in (303, 403, 404), (status, who, action, resp.status_code)
+            if resp.status_code == 303:  # only a step that already happened: the page with its notice
+                done = FLOW[action].done
+                assert done is not None, (status, who, action)
+                assert done(user, draft), (status, who, action)
+            db.expire_all()
+            assert (draft.status, draft.holder_id, len(services.history(draft))) == before, (status, who, action)
