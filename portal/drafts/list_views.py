@@ -12,6 +12,7 @@ from portal.documents.models import OutgoingStatus
 from portal.drafts import bp, queries
 from portal.drafts.services import can_create
 from portal.incoming import services as incoming_services
+from portal.list_pages import chosen_queue, url_maker
 from portal.navigation import draft_counts
 from portal.params import Cursor, args, parse_id, query
 from portal.web import render
@@ -37,32 +38,19 @@ def _filters() -> queries.Filters:
     return f
 
 
-def _url(queue: str, **extra: str) -> str:
-    """This list's URL with the current filters, for tabs and the next page."""
-    args = {k: request.args[k] for k in PARAMS if request.args.get(k)}
-    args.update({"ds": queue, **extra})
-    return url_for("drafts.index", **{k: v for k, v in args.items() if v})
-
-
 @bp.get("/")
 @login_required
 @query(*QUERY, inline=True)
 def index():
     """Every list of drafts and issued documents; the filter form swaps #drafts-rows."""
-    if current_user.organisation is None:
-        abort(403)
-    available = queries.queues_for(current_user)
-    slug = args()["ds"] or queries.default_queue(current_user).slug
-    queue = next((q for q in available if q.slug == slug), None)
-    if queue is None:
-        abort(404)
+    available, queue = chosen_queue(queries)
     filters = _filters()
     cursor = args()["sau"]
     page = queries.page(current_user, queue, queries.Filters() if filters.errors else filters, cursor)
     types = incoming_services.document_types()
     return render("drafts/index.html", "drafts/_rows.html", status=422 if filters.errors else 200, queue=queue,
                   queues=available, filters=filters, rows=page, counts=draft_counts(), types=types,
-                  list_url=_url, args=request.args, fmt_count=queries.format_count,
+                  list_url=url_maker("drafts.index", PARAMS), args=request.args, fmt_count=queries.format_count,
                   can_create=can_create(current_user),
                   breadcrumbs=[("Trang chủ", url_for("main.dashboard")),
                                ("Dự thảo, văn bản đi", url_for("drafts.index"))])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from flask import abort, request, url_for
+from flask import request, url_for
 from flask_login import current_user, login_required
 
 from portal import listing
@@ -13,6 +13,7 @@ from portal.auth.models import Role
 from portal.documents.models import IncomingStatus
 from portal.incoming import bp, queries
 from portal.incoming import services as incoming_services
+from portal.list_pages import chosen_queue, url_maker
 from portal.navigation import incoming_counts
 from portal.params import Choice, Cursor, Text, args, parse_id, query
 from portal.timeutil import local_today
@@ -39,25 +40,12 @@ def _filters() -> queries.Filters:
     return f
 
 
-def _url(queue: str, **extra: str) -> str:
-    """This list's URL with the current filters, for tabs and the next page."""
-    args = {k: request.args[k] for k in PARAMS if request.args.get(k)}
-    args.update({"ds": queue, **extra})
-    return url_for("incoming.index", **{k: v for k, v in args.items() if v})
-
-
 @bp.get("/")
 @login_required
 @query(*QUERY, inline=True)
 def index():
     """Every list of incoming documents; the filter form swaps #incoming-rows."""
-    if current_user.organisation is None:
-        abort(403)
-    available = queries.queues_for(current_user)
-    slug = args()["ds"] or queries.default_queue(current_user).slug
-    queue = next((q for q in available if q.slug == slug), None)
-    if queue is None:
-        abort(404)
+    available, queue = chosen_queue(queries)
     filters = _filters()
     status = 422 if filters.errors else 200
     cursor = args()["sau"]
@@ -66,7 +54,7 @@ def index():
     types = incoming_services.document_types()
     return render("incoming/index.html", "incoming/_rows.html", status=status, queue=queue, queues=available,
                   filters=filters, rows=page, counts=counts, types=types, statuses=STATUS_CHOICES,
-                  list_url=_url, args=request.args, today=local_today(),
+                  list_url=url_maker("incoming.index", PARAMS), args=request.args, today=local_today(),
                   fmt_count=queries.format_count,
                   doc_base=url_for("incoming.document", document_id=1)[:-1],  # + id: no url_for per row
                   can_digitise=current_user.has_role(Role.CLERK),
