@@ -51,6 +51,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class LabelledEnum(enum.StrEnum):
+    """A string enum whose members carry their Vietnamese label: ``CLERK = "clerk", "Văn thư"``."""
+
+    _label: str
+
+    def __new__(cls, value: str, label: str = "") -> LabelledEnum:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member._label = label
+        return member
+
+    @property
+    def label(self) -> str:
+        return self._label
+
+
 def str_enum(cls: type[enum.Enum], length: int = 20) -> Enum:
     """Enums stored as their values in a plain string column (no native PostgreSQL enum, whose
     changes need their own migrations), identical on both databases."""

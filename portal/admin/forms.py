@@ -5,7 +5,7 @@ from wtforms.validators import AnyOf, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.auth.models import Role, UserStatus
-from portal.orgs.models import ORG_KIND_LABELS
+from portal.orgs.models import OrgKind
 from portal.orgs.services import EMAIL_RE, PHONE_RE
 from portal.params import Id, Text, parse_id
 
@@ -17,9 +17,9 @@ class OrganisationForm(FlaskForm):
 
     name = StringField(_l("Tên đầy đủ"))
     short_name = StringField(_l("Tên viết tắt (dùng trong ký hiệu)"))
-    kind = SelectField(_l("Loại"), choices=[SelectChoice(k.value, v) for k, v in ORG_KIND_LABELS.items()],
+    kind = SelectField(_l("Loại"), choices=[SelectChoice(k.value, k.label) for k in OrgKind],
                        validate_choice=False,  # its "Not a valid choice." is English; AnyOf speaks Vietnamese
-                       validators=[AnyOf([k.value for k in ORG_KIND_LABELS],
+                       validators=[AnyOf([k.value for k in OrgKind],
                                          message=_l("Hãy chọn một loại trong danh sách."))])
     is_issuing = BooleanField(_l("Là cơ quan ban hành (có văn thư, con dấu, sổ văn bản riêng)"))
     parent_id = StringField(_l("Mã số cơ quan cấp trên"), validators=[Optional()])

@@ -247,17 +247,22 @@ def _org_of(actor: User) -> int | None:
     return actor.organisation.id if actor.organisation else None
 
 
-def lock(actor: User, user: User, reason: str) -> None:
-    user = _guarded(actor, "lock", user)
+def _set_aside(actor: User, user: User, action: str, status: UserStatus, reason: str, missing: str) -> None:
+    """Lock or disable: a reason, the status, every session ended, one audit row."""
+    user = _guarded(actor, action, user)
     reason = limited(reason, 200, "reason", "Lý do")
     if not reason:
-        raise ValidationFailed({"reason": "Hãy ghi lý do khóa tài khoản."})
-    user.status = UserStatus.LOCKED
+        raise ValidationFailed({"reason": missing})
+    user.status = status
     user.locked_until = None
     user.lock_reason = reason
-    ended = services.end_all_sessions(user, "locked")
-    audit.record(actor, "people.lock", user, organisation_id=_org_of(actor),
+    ended = services.end_all_sessions(user, "locked" if status == UserStatus.LOCKED else "disabled")
+    audit.record(actor, f"people.{action}", user, organisation_id=_org_of(actor),
                  details={"reason": reason, "sessions_ended": ended})
+
+
+def lock(actor: User, user: User, reason: str) -> None:
+    _set_aside(actor, user, "lock", UserStatus.LOCKED, reason, "Hãy ghi lý do khóa tài khoản.")
 
 
 def unlock(actor: User, user: User) -> None:
@@ -271,16 +276,7 @@ def unlock(actor: User, user: User) -> None:
 
 def disable(actor: User, user: User, reason: str) -> None:
     """"Gone" without deleting: history keeps pointing at the person."""
-    user = _guarded(actor, "disable", user)
-    reason = limited(reason, 200, "reason", "Lý do")
-    if not reason:
-        raise ValidationFailed({"reason": "Hãy ghi lý do vô hiệu hóa tài khoản."})
-    user.status = UserStatus.DISABLED
-    user.locked_until = None
-    user.lock_reason = reason
-    ended = services.end_all_sessions(user, "disabled")
-    audit.record(actor, "people.disable", user, organisation_id=_org_of(actor),
-                 details={"reason": reason, "sessions_ended": ended})
+    _set_aside(actor, user, "disable", UserStatus.DISABLED, reason, "Hãy ghi lý do vô hiệu hóa tài khoản.")
 
 
 def enable(actor: User, user: User) -> None:

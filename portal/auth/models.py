@@ -14,39 +14,22 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base, UTCDateTime, str_enum, utcnow
+from portal.db import Base, LabelledEnum, UTCDateTime, str_enum, utcnow
 from portal.orgs.models import Organisation
 
 
-class Role(enum.StrEnum):
-    CLERK = "clerk"
-    OFFICER = "officer"
-    UNIT_HEAD = "unit_head"
-    AGENCY_LEADER = "agency_leader"
-    FORMAT_CHECKER = "format_checker"
-    ARCHIVIST = "archivist"
-    SCHEDULE_EDITOR = "schedule_editor"
-    ORG_ADMIN = "org_admin"
-    SYSTEM_ADMIN = "system_admin"
-    OVERVIEW = "overview"
+class Role(LabelledEnum):
+    CLERK = "clerk", "Văn thư"
+    OFFICER = "officer", "Chuyên viên"
+    UNIT_HEAD = "unit_head", "Lãnh đạo đơn vị"
+    AGENCY_LEADER = "agency_leader", "Lãnh đạo cơ quan (người ký)"
+    FORMAT_CHECKER = "format_checker", "Kiểm tra thể thức"
+    ARCHIVIST = "archivist", "Lưu trữ cơ quan"
+    SCHEDULE_EDITOR = "schedule_editor", "Người lập lịch"
+    ORG_ADMIN = "org_admin", "Quản trị cơ quan"
+    SYSTEM_ADMIN = "system_admin", "Quản trị hệ thống"
+    OVERVIEW = "overview", "Theo dõi toàn tỉnh"
 
-    @property
-    def label(self) -> str:
-        return ROLE_LABELS[self]
-
-
-ROLE_LABELS = {
-    Role.CLERK: "Văn thư",
-    Role.OFFICER: "Chuyên viên",
-    Role.UNIT_HEAD: "Lãnh đạo đơn vị",
-    Role.AGENCY_LEADER: "Lãnh đạo cơ quan (người ký)",
-    Role.FORMAT_CHECKER: "Kiểm tra thể thức",
-    Role.ARCHIVIST: "Lưu trữ cơ quan",
-    Role.SCHEDULE_EDITOR: "Người lập lịch",
-    Role.ORG_ADMIN: "Quản trị cơ quan",
-    Role.SYSTEM_ADMIN: "Quản trị hệ thống",
-    Role.OVERVIEW: "Theo dõi toàn tỉnh",
-}
 
 ADMIN_ROLES = frozenset({Role.ORG_ADMIN, Role.SYSTEM_ADMIN})
 

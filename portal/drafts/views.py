@@ -360,34 +360,7 @@ def close_round(draft_id: int, round_id: int):
         done="Đã kết thúc lượt xin ý kiến.", back=_back_to, url=_draft_url)
 
 
-@bp.post("/<id:draft_id>/trinh")
-@login_required
-def submit(draft_id: int):
-    return _act(draft_id, "submit", lambda d, f: services.submit(current_user, d, f.note.data), "Đã trình dự thảo.")
-
-
-@bp.post("/<id:draft_id>/huy")
-@login_required
-def cancel(draft_id: int):
-    return _act(draft_id, "cancel", lambda d, f: services.cancel(current_user, d, f.reason.data or ""),
-                "Đã hủy dự thảo.")
-
-
-# --- review, format check, signing -----------------------------------------------------------------------
-
-@bp.post("/<id:draft_id>/duyet")
-@login_required
-def approve(draft_id: int):
-    return _act(draft_id, "approve", lambda d, f: services.approve(current_user, d, f.note.data),
-                "Đã duyệt dự thảo.")
-
-
-@bp.post("/<id:draft_id>/tra-lai")
-@login_required
-def send_back(draft_id: int):
-    return _act(draft_id, "send_back", lambda d, f: services.send_back(current_user, d, f.comment.data or ""),
-                "Đã trả lại dự thảo cho người soạn thảo.")
-
+# --- format check, forwarding, signing ---------------------------------------------------------------
 
 @bp.post("/<id:draft_id>/the-thuc")
 @login_required
@@ -426,25 +399,34 @@ def sign_external(draft_id: int):
     return _act(draft_id, "sign_external", call, "Đã nhận bản ký số; chuyển văn thư phát hành.")
 
 
-# --- issuance and after ------------------------------------------------------------------------------------
+# --- the steps that are one service call on a note or a reason -------------------------------------------
 
-@bp.post("/<id:draft_id>/tra-nguoi-ky")
-@login_required
-def refuse_issue(draft_id: int):
-    return _act(draft_id, "refuse_issue", lambda d, f: services.refuse_issue(current_user, d, f.reason.data or ""),
-                "Đã trả lại người ký.")
+# (path, step = endpoint, service call, notice); a repeated click finds the step done (AlreadyDone):
+# the notice of what happened, never a second approval or a second number
+SIMPLE_STEPS: list[tuple[str, str, Callable[[Draft, FlaskForm], object], str]] = [
+    ("trinh", "submit", lambda d, f: services.submit(current_user, d, f.note.data),
+     "Đã trình dự thảo."),
+    ("huy", "cancel", lambda d, f: services.cancel(current_user, d, f.reason.data or ""),
+     "Đã hủy dự thảo."),
+    ("duyet", "approve", lambda d, f: services.approve(current_user, d, f.note.data),
+     "Đã duyệt dự thảo."),
+    ("tra-lai", "send_back", lambda d, f: services.send_back(current_user, d, f.comment.data or ""),
+     "Đã trả lại dự thảo cho người soạn thảo."),
+    ("tra-nguoi-ky", "refuse_issue", lambda d, f: services.refuse_issue(current_user, d, f.reason.data or ""),
+     "Đã trả lại người ký."),
+    ("phat-hanh", "issue", lambda d, f: services.issue(current_user, d, f.book_id.data),
+     "Đã cấp số và phát hành văn bản."),
+    ("thu-hoi", "recall", lambda d, f: services.recall(current_user, d, f.reason.data or ""),
+     "Đã thu hồi văn bản; nơi nhận được đề nghị thu hồi."),
+]
 
 
-@bp.post("/<id:draft_id>/phat-hanh")
-@login_required
-def issue(draft_id: int):
-    """A second click (or a second clerk) finds the draft issued: the notice, no second number."""
-    return _act(draft_id, "issue", lambda d, f: services.issue(current_user, d, f.book_id.data),
-                "Đã cấp số và phát hành văn bản.")
+def _simple_step(step: str, call: Callable[[Draft, FlaskForm], object], done: str):  # type: ignore[no-untyped-def]
+    def view(draft_id: int):  # type: ignore[no-untyped-def]
+        return _act(draft_id, step, call, done)
+    return view
 
 
-@bp.post("/<id:draft_id>/thu-hoi")
-@login_required
-def recall(draft_id: int):
-    return _act(draft_id, "recall", lambda d, f: services.recall(current_user, d, f.reason.data or ""),
-                "Đã thu hồi văn bản; nơi nhận được đề nghị thu hồi.")
+for _path, _step, _call, _done in SIMPLE_STEPS:
+    bp.add_url_rule(f"/<id:draft_id>/{_path}", _step, login_required(_simple_step(_step, _call, _done)),
+                    methods=["POST"])

@@ -9,40 +9,23 @@ materialised path of ids (``/1/4/9/``) so a subtree is one indexed prefix match.
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base, UTCDateTime, str_enum, utcnow
+from portal.db import Base, LabelledEnum, UTCDateTime, str_enum, utcnow
 
 
-class OrgKind(enum.StrEnum):
-    PEOPLE_COMMITTEE = "people_committee"
-    PEOPLE_COUNCIL = "people_council"
-    DEPARTMENT = "department"
-    COMMUNE = "commune"
-    PUBLIC_SERVICE_UNIT = "public_service_unit"
-    INTERNAL_UNIT = "internal_unit"
-    ADVISORY_BODY = "advisory_body"
-    EXTERNAL = "external"
-
-    @property
-    def label(self) -> str:
-        return ORG_KIND_LABELS[self]
-
-
-ORG_KIND_LABELS = {
-    OrgKind.PEOPLE_COMMITTEE: "Ủy ban nhân dân",
-    OrgKind.PEOPLE_COUNCIL: "Hội đồng nhân dân",
-    OrgKind.DEPARTMENT: "Sở, ban, ngành",
-    OrgKind.COMMUNE: "Xã, phường",
-    OrgKind.PUBLIC_SERVICE_UNIT: "Đơn vị sự nghiệp",
-    OrgKind.INTERNAL_UNIT: "Phòng, ban (đơn vị nội bộ)",
-    OrgKind.ADVISORY_BODY: "Hội đồng, ban, tổ tư vấn",
-    OrgKind.EXTERNAL: "Cơ quan ngoài hệ thống",
-}
+class OrgKind(LabelledEnum):
+    PEOPLE_COMMITTEE = "people_committee", "Ủy ban nhân dân"
+    PEOPLE_COUNCIL = "people_council", "Hội đồng nhân dân"
+    DEPARTMENT = "department", "Sở, ban, ngành"
+    COMMUNE = "commune", "Xã, phường"
+    PUBLIC_SERVICE_UNIT = "public_service_unit", "Đơn vị sự nghiệp"
+    INTERNAL_UNIT = "internal_unit", "Phòng, ban (đơn vị nội bộ)"
+    ADVISORY_BODY = "advisory_body", "Hội đồng, ban, tổ tư vấn"
+    EXTERNAL = "external", "Cơ quan ngoài hệ thống"
 
 
 class Organisation(Base):
