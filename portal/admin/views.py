@@ -37,7 +37,6 @@ from portal.workflow import AlreadyDone
 T = TypeVar("T")
 STATUS_VALUES = frozenset(s.value for s in UserStatus)
 
-ADMINS = (Role.SYSTEM_ADMIN, Role.ORG_ADMIN)
 ACCOUNT_TOKEN = "account"  # noqa: S105  (kinds of one-time form tokens, not secrets)
 RESET_TOKEN = "reset_password"  # noqa: S105
 
@@ -49,7 +48,7 @@ def _crumbs(*extra: tuple[str, str]) -> list[tuple[str, str]]:
 @bp.get("/co-quan")
 @login_required
 def organisations():
-    if not current_user.has_role(*ADMINS):
+    if not management.is_admin(current_user):
         abort(403)
     return render("admin/organisations.html", nodes=orgs.tree(), can_edit=orgs.can_manage_tree(current_user),
                   breadcrumbs=_crumbs(("Cơ quan, đơn vị", url_for("admin.organisations"))))

@@ -9,7 +9,6 @@ from flask import request, url_for
 from flask_login import current_user, login_required
 
 from portal import listing
-from portal.auth.models import Role
 from portal.documents.models import IncomingStatus
 from portal.incoming import bp, queries
 from portal.incoming import services as incoming_services
@@ -57,7 +56,7 @@ def index():
                   list_url=url_maker("incoming.index", PARAMS), args=request.args, today=local_today(),
                   fmt_count=queries.format_count,
                   doc_base=url_for("incoming.document", document_id=1)[:-1],  # + id: no url_for per row
-                  can_digitise=current_user.has_role(Role.CLERK),
-                  can_see_sent=current_user.has_role(Role.CLERK, Role.AGENCY_LEADER),
+                  can_digitise=incoming_services.is_clerk(current_user),
+                  can_see_sent=incoming_services.may_see_sent(current_user),
                   breadcrumbs=[("Trang chủ", url_for("main.dashboard")), ("Văn bản đến", url_for("incoming.index"))])
 

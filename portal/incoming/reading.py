@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from portal import audit, storage
 from portal.auth.models import Position, PositionRole, Role, User, UserStatus
@@ -136,3 +136,12 @@ def document_types() -> list[DocumentType]:
 def may_see_sent(user: User) -> bool:
     """"Trạng thái văn bản đã gửi" is for the sender's clerks and agency leaders."""
     return user.has_role(Role.CLERK, Role.AGENCY_LEADER)
+
+
+def event(event_id: int) -> IncomingEvent | None:
+    return session.get(IncomingEvent, event_id)
+
+
+def newest_event_id(doc: IncomingDocument) -> int | None:
+    """The document's latest history row: what a one-time form token remembers it made."""
+    return session.execute(select(func.max(IncomingEvent.id)).where(IncomingEvent.document_id == doc.id)).scalar()

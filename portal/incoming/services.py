@@ -93,11 +93,13 @@ from portal.incoming.reading import (
     Source,
     assignments_of,
     document_types,
+    event,
     files_of,
     history,
     incoming_books,
     lookup,
     may_see_sent,
+    newest_event_id,
     open_file,
     sender_events,
     sender_statuses,
@@ -119,7 +121,15 @@ from portal.incoming.visibility import (
     participation,
     visible_clause,
 )
-from portal.incoming.workflow import ASSIGNMENT, DOCUMENT, Repeated, WrongStep, can_remind, offered
+from portal.incoming.workflow import (
+    ASSIGNMENT,
+    DOCUMENT,
+    Repeated,
+    WrongStep,
+    can_remind,
+    done_out_of_sight,
+    offered,
+)
 from portal.timeutil import local_today
 
 available_actions = offered  # the page's step forms: the tables' allowed actions (workflow.offered)

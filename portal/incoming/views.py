@@ -15,7 +15,6 @@ from collections.abc import Callable
 from flask import current_app, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
 
 from portal import once
 from portal.auth.forms import EmptyForm
@@ -41,7 +40,7 @@ from portal.incoming.forms import (
     assignee_rows,
     parse_date,
 )
-from portal.incoming.models import Assignment, FileRole, IncomingEvent, ReminderKind
+from portal.incoming.models import Assignment, FileRole, ReminderKind
 from portal.incoming.pickers import PICKER_STEPS
 from portal.incoming.workflow import DOCUMENT, MY_PARTS, OnRow, Repeated, at
 from portal.orgs.models import Organisation
@@ -180,12 +179,7 @@ def _load(document_id: int, action: str) -> Callable[[], IncomingDocument]:
         try:
             return services.get_visible(current_user, document_id)
         except NotFound:
-            doc = session.get(IncomingDocument, document_id)
-            t = DOCUMENT.transitions.get(action)
-            if doc is None or t is None or t.done is None or not session.execute(select(IncomingEvent.id).where(
-                    IncomingEvent.document_id == doc.id, IncomingEvent.actor_id == current_user.id)).first():
-                raise
-            already = t.done(current_user, doc)
+            already = services.done_out_of_sight(current_user, document_id, action)
             if not already:
                 raise
             raise Repeated(already, _index_url() or url_for("main.dashboard"), action=f"incoming.{action}") from None
@@ -237,10 +231,10 @@ def _once(kind: str, what: str, doc: IncomingDocument, work: Callable[[], object
     one-time token makes one submission one record; the same form again is told when it was."""
     token = request.form.get(once.FIELD)
     if (made := once.claim(current_user.id, token, kind)) is not None:
-        event = session.get(IncomingEvent, made)
+        event = services.event(made)
         raise Repeated(f"{what} lúc {at(event.at if event else None)}.", _back_to(doc), action=kind)
     work()
-    newest = session.execute(select(func.max(IncomingEvent.id)).where(IncomingEvent.document_id == doc.id)).scalar()
+    newest = services.newest_event_id(doc)
     if newest is not None:
         once.remember(token, newest)
 

@@ -388,3 +388,16 @@ class OnRow:
         if row is None or row.document_id != doc.id:
             raise NotFound()
         return ASSIGNMENT.guard(user, action, row)
+
+
+def done_out_of_sight(user: User, document_id: int, action: str) -> str | None:
+    """What a step already did to a document the step then took out of this person's sight (a recall
+    confirmed, a document sent back by a unit head): told only to someone who acted on it before,
+    so a repeat gets the notice while anyone else still gets 404."""
+    doc = session.get(IncomingDocument, document_id)
+    t = DOCUMENT.transitions.get(action)
+    if doc is None or t is None or t.done is None:
+        return None
+    acted = session.execute(select(IncomingEvent.id).where(
+        IncomingEvent.document_id == doc.id, IncomingEvent.actor_id == user.id).limit(1)).first()
+    return t.done(user, doc) if acted else None
