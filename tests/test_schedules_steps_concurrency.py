@@ -16,7 +16,7 @@ from portal import once
 from portal.auth.models import Role
 from portal.db import session as db_session
 from portal.schedules import services
-from portal.schedules.models import ChangeMark, Entry, Week, WeekState
+from portal.schedules.models import Calendar, ChangeMark, Entry, Week, WeekState
 from tests.conftest import Factory
 from tests.http_concurrency import Person, twice
 from tests.step_pairs import audit_rows, clear_answers, live_server, quiet, read, scenario_for
@@ -153,3 +153,22 @@ def test_the_same_step_twice_at_once_happens_once(live, key):
 
 def test_every_scenario_is_a_step_of_a_table():
     assert set(SCENARIOS) <= set(STEPS), set(SCENARIOS) - set(STEPS)
+
+
+def test_two_first_views_of_a_new_calendar_make_one_row(live):
+    """The calendar row is made the first time it is needed: two first views at the same moment both
+    answer 200 and leave one row (ON CONFLICT DO NOTHING), never a unique-violation 500."""
+    factory = Factory(db_session())
+    factory.seq = itertools.count(90)  # past the codes the module's first factory gave out
+    org = factory.organisation(name="Sở Lịch Mới", short_name="SLM")
+    factory.unit(org, name="Phòng Tổng hợp")
+    reader = factory.person(Role.AGENCY_LEADER, organisation=org, title="Giám đốc")
+    org_id, username = org.id, reader.username
+    db_session.commit()
+    db_session.remove()
+    assert read(select(func.count()).select_from(Calendar).where(Calendar.organisation_id == org_id)) == 0
+    answers = twice(Person(live["base"], username), "GET", "/lich-cong-tac/")
+    assert [a.status_code for a in answers] == [200, 200]
+    keys = read(select(func.count(func.distinct(Calendar.key))).where(Calendar.organisation_id == org_id))
+    rows = read(select(func.count()).select_from(Calendar).where(Calendar.organisation_id == org_id))
+    assert rows == keys >= 1

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.auth.models import Position, PositionRole, Role, User, UserStatus
-from portal.db import session
+from portal.db import session, utcnow
 from portal.errors import NotAllowed, NotFound
 from portal.orgs.models import Organisation, OrgKind
 from portal.schedules.models import Calendar, Entry, Week, WeekState
@@ -98,15 +98,21 @@ def _calendars(wanted: list[tuple[Organisation, Organisation | None]]) -> list[C
     keys = [_calendar_key(org, unit) for org, unit in wanted]
     found = {cal.key: cal for cal in session.execute(select(Calendar).where(Calendar.key.in_(keys))).scalars()}
     cals = []
+    missing = [(org, unit, key) for (org, unit), key in zip(wanted, keys, strict=True) if key not in found]
+    if missing:
+        # two first views of a new calendar at the same moment both get the one row (ON CONFLICT
+        # DO NOTHING on the unique key), never a unique-violation 500
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        session.execute(insert(Calendar).values([
+            {"organisation_id": org.id, "unit_id": unit.id if unit else None, "key": key, "created_at": utcnow()}
+            for org, unit, key in missing]).on_conflict_do_nothing())
+        found.update({cal.key: cal for cal in session.execute(
+            select(Calendar).where(Calendar.key.in_([key for _o, _u, key in missing]))).scalars()})
     for (org, unit), key in zip(wanted, keys, strict=True):
-        cal = found.get(key)
-        if cal is None:
-            cal = found[key] = Calendar(organisation=org, unit=unit, key=key)
-            session.add(cal)
-            session.flush()
-        else:  # the page names them: already loaded, so no query per calendar (nothing is changed)
-            set_committed_value(cal, "organisation", org)
-            set_committed_value(cal, "unit", unit)
+        cal = found[key]
+        # the page names them: already loaded, so no query per calendar (nothing is changed)
+        set_committed_value(cal, "organisation", org)
+        set_committed_value(cal, "unit", unit)
         cals.append(cal)
     return cals
 
