@@ -22,6 +22,7 @@ from portal.drafts.models import (
     SigningCertificate,
 )
 from portal.incoming.models import Assignment, IncomingEvent, IncomingFile, Reminder
+from portal.jobs.models import Job
 from portal.once import FormToken
 from portal.orgs.models import Organisation
 from portal.registers.models import ReportJob
@@ -49,6 +50,7 @@ __all__ = [
     "IncomingDocument",
     "IncomingEvent",
     "IncomingFile",
+    "Job",
     "Organisation",
     "OutgoingDocument",
     "PasswordHistory",

@@ -41,3 +41,4 @@ class ReportJob(Base):
     filename: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str | None] = mapped_column(String(500))
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))  # the queue's row of the current attempt
