@@ -25,6 +25,7 @@ from portal.incoming.models import Assignment, IncomingEvent, IncomingFile, Remi
 from portal.jobs.models import Job
 from portal.once import FormToken
 from portal.orgs.models import Organisation
+from portal.outbox.models import OutboxMessage
 from portal.registers.models import ReportJob
 from portal.schedules.models import Calendar, Entry, FeedToken, Week
 from portal.storage import StoredFile
@@ -52,6 +53,7 @@ __all__ = [
     "IncomingFile",
     "Job",
     "Organisation",
+    "OutboxMessage",
     "OutgoingDocument",
     "PasswordHistory",
     "Position",

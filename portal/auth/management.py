@@ -22,6 +22,7 @@ from portal.auth.models import AuthFailure, AuthSession, Position, PositionRole,
 from portal.db import session, utcnow
 from portal.errors import NotAllowed, NotFound, ValidationFailed
 from portal.orgs.models import Organisation
+from portal.outbox import messages as outbox_messages
 from portal.text import limited, nfc
 from portal.timeutil import to_local
 from portal.workflow import Workflow, relock, step
@@ -263,6 +264,7 @@ def _set_aside(actor: User, user: User, action: str, status: UserStatus, reason:
 
 def lock(actor: User, user: User, reason: str) -> None:
     _set_aside(actor, user, "lock", UserStatus.LOCKED, reason, "Hãy ghi lý do khóa tài khoản.")
+    outbox_messages.account_locked_by_admin(user, utcnow(), user.lock_reason or "")
 
 
 def unlock(actor: User, user: User) -> None:
@@ -297,6 +299,8 @@ def reset_password(actor: User, user: User) -> str:
     ended = services.end_all_sessions(user, "password_reset")
     audit.record(actor, "people.reset_password", user, organisation_id=_org_of(actor),
                  details={"sessions_ended": ended})
+    # the e-mail says a reset happened; the temporary password stays on the administrator's screen
+    outbox_messages.password_reset(user, utcnow(), services.policy_settings().temporary_hours)
     return temporary
 
 

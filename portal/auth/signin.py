@@ -30,6 +30,7 @@ from portal.auth.models import AuthFailure, Position, User, UserSource, UserStat
 from portal.auth.sessions import Client, end_all_sessions, open_session
 from portal.db import session, utcnow
 from portal.errors import DomainError
+from portal.outbox import messages as outbox_messages
 from portal.text import fold, nfc
 from portal.timeutil import format_datetime
 
@@ -289,10 +290,12 @@ def _tell_locked(user: User, at: Any, failures: int) -> None:
     on the page they land on after their next successful sign-in. The sign-in page itself says no
     more than :data:`BAD_CREDENTIALS`, which an attacker learns nothing from.
 
-    Hook for e-mail (a later issue): send the same text to ``user.email`` here, after commit."""
+    The same text goes to ``user.email`` through the outbox, in this transaction: the e-mail is
+    sent after the lockout commits, and never if it rolls back."""
     until = (f"đến {format_datetime(user.locked_until)}" if user.locked_until
              else "đến khi quản trị mở khóa")
     text = (f"Tài khoản của bạn đã bị tạm khóa lúc {format_datetime(at)} {until} vì có {failures} lần nhập sai "
             "mật khẩu. Nếu không phải bạn nhập, hãy đổi mật khẩu ngay và báo cho quản trị.")
     user.notice = f"{user.notice} {text}"[-500:] if user.notice else text
+    outbox_messages.account_locked(user, at, text)
 
