@@ -24,7 +24,6 @@ message with no one knowing; a lockout notice that arrives twice is the lesser h
 from __future__ import annotations
 
 import logging
-import smtplib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -79,7 +78,7 @@ def drain_once(now: datetime | None = None, limit: int = 100) -> DrainResult:
         except sender.PermanentFailure as exc:
             _record_failure(message.key, str(exc), attempts, at, permanent=True)
             result.failed.append(message.key)
-        except (OSError, smtplib.SMTPException) as exc:
+        except Exception as exc:  # OSError, SMTPException, or a bug: recorded and retried, never stuck
             final = _record_failure(message.key, f"{type(exc).__name__}: {exc}", attempts, at)
             (result.failed if final else result.retrying).append(message.key)
         else:

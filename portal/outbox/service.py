@@ -37,8 +37,9 @@ def add(kind: str, to: str, subject: str, body: str, key: str, *, user_id: int |
         insert(OutboxMessage)
         .values(key=key, kind=kind[:40], channel="email", recipient=to, subject=subject, body=body,
                 user_id=user_id, state=MessageState.QUEUED, attempts=0, next_attempt_at=now, created_at=now)
-        .on_conflict_do_nothing(index_elements=["key"]))
-    return bool(result.rowcount)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(OutboxMessage.id))
+    return result.scalar_one_or_none() is not None  # nothing returned: the key was there already
 
 
 def get(key: str) -> OutboxMessage | None:
