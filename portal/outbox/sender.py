@@ -31,7 +31,7 @@ class SmtpSettings:
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> SmtpSettings:
-        return cls(host=str(cfg.get("SMTP_HOST") or ""), port=int(cfg.get("SMTP_PORT") or 587),
+        return cls(host=str(cfg.get("SMTP_HOST") or ""), port=int(cfg.get("SMTP_PORT", 587)),
                    starttls=bool(cfg.get("SMTP_STARTTLS", True)), user=str(cfg.get("SMTP_USER") or ""),
                    password=str(cfg.get("SMTP_PASSWORD") or ""), sender=str(cfg.get("SMTP_SENDER") or ""),
                    ca_file=str(cfg.get("SMTP_CA_FILE") or ""), timeout=float(cfg.get("SMTP_TIMEOUT") or 30))
