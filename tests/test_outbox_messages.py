@@ -88,3 +88,18 @@ def test_without_a_mail_server_messages_wait(db, app, monkeypatch):
 def test_a_half_configured_or_cleartext_mail_server_stops_start_up(settings, message):
     with pytest.raises(ConfigError, match=message):
         load({"TESTING": True, **settings})
+
+
+def test_the_drain_runs_every_minute_and_the_notices_daily_on_the_queue(app):
+    from portal import jobs
+
+    cron = {task.name: task.cron for task in jobs.PERIODIC}
+    assert cron["outbox-drain"] == {}  # {} = every minute
+    assert cron["password-expiry-notices"] == {"hour": "7", "minute": "0"}
+
+
+def test_the_commands(db, app, monkeypatch):
+    monkeypatch.setitem(app.config, "SMTP_HOST", "")
+    runner = app.test_cli_runner()
+    assert "PORTAL_SMTP_HOST" in runner.invoke(args=["portal", "outbox-drain"]).output
+    assert "Đã xếp 0 thư" in runner.invoke(args=["portal", "password-expiry-notices"]).output
