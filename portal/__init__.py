@@ -39,6 +39,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from portal.extensions import babel, csrf, htmx, login_manager
 
     db.init_app(app)
+    if not app.testing:  # the suite builds its apps as a superuser on purpose
+        from portal import db_roles
+
+        db_roles.warn_at_start(app.extensions["engine"], app.logger)  # a role that could shorten the audit log
     csrf.init_app(app)
     htmx.init_app(app)
     babel.init_app(app, locale_selector=lambda: "vi", timezone_selector=lambda: app.config["TIMEZONE"])

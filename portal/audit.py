@@ -228,3 +228,12 @@ def verify(db: Session, key: str) -> VerifyResult:
                             f"chuỗi dừng ở bản ghi {checked} nhưng đầu chuỗi ghi {head.last_seq} "
                             "(các bản ghi cuối đã bị xóa).")
     return VerifyResult(True, checked)
+
+
+def append_anchor(path: str | None = None) -> Any:
+    """Write the chain's head (sequence, hash, time, HMAC) as one line of the anchor file outside the
+    database: ``PORTAL_AUDIT_ANCHOR_FILE`` unless ``path`` is given. Called by `portal audit-anchor`,
+    daily, and by each backup; returns the ``audit_anchors.Anchor`` written. See portal/audit_anchors.py."""
+    from portal import audit_anchors
+
+    return audit_anchors.append(path)

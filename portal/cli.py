@@ -20,7 +20,7 @@ def cli() -> None:
 
 @cli.command("db-upgrade", help="Áp dụng các bản chuyển đổi cơ sở dữ liệu (alembic upgrade head).")
 def db_upgrade() -> None:
-    migrate.upgrade(current_app.config["DATABASE_URL"])
+    migrate.upgrade(migrate.migration_url(current_app.config))
     click.echo("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
 
 
@@ -42,11 +42,53 @@ def seed_demo(if_empty: bool) -> None:
 
 
 @cli.command("audit-verify", help="Kiểm tra chuỗi băm của nhật ký; báo bản ghi hỏng đầu tiên.")
-def audit_verify() -> None:
+@click.option("--anchors", "anchor_file", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Đối chiếu với tệp mốc: đầu chuỗi bị lùi, bản ghi đã neo bị xóa hoặc sửa, chuỗi bị xóa sạch.")
+def audit_verify(anchor_file: str | None) -> None:
+    from portal import audit_anchors
+
     result = audit.verify(session(), current_app.config["AUDIT_KEY"])
     click.echo(result.message())
-    if not result.ok:
+    anchored = audit_anchors.check(session(), current_app.config["AUDIT_KEY"], anchor_file) if anchor_file else None
+    if anchored is not None:
+        click.echo(anchored.message())
+    if not result.ok or (anchored is not None and not anchored.ok):
         sys.exit(1)
+
+
+@cli.command("audit-anchor", help="Ghi đầu chuỗi nhật ký (số, mã băm, thời điểm) vào tệp mốc PORTAL_AUDIT_ANCHOR_FILE "
+             "(chạy hằng ngày và khi sao lưu).")
+@click.argument("anchor_file", metavar="[FILE]", required=False, type=click.Path(dir_okay=False))
+def audit_anchor(anchor_file: str | None) -> None:
+    from portal import audit_anchors
+
+    try:
+        anchor = audit_anchors.append(anchor_file)
+    except audit_anchors.AnchorRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Đã neo đầu chuỗi: bản ghi số {anchor.seq}, mã băm {anchor.hash[:16]}…, lúc {anchor.at}.")
+
+
+@cli.command("db-roles", help="PostgreSQL: tạo hoặc cập nhật vai trò chủ sở hữu (chạy chuyển đổi) và vai trò ứng dụng "
+             "(không sửa, xóa được nhật ký). Chạy bằng superuser hoặc chủ sở hữu.")
+@click.option("--owner", required=True, help="Vai trò sở hữu lược đồ và các bảng.")
+@click.option("--app", "app_role", required=True, help="Vai trò cổng dùng khi chạy.")
+def db_roles_command(owner: str, app_role: str) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from portal import db_roles
+    from portal.db import make_engine
+
+    engine = make_engine(migrate.migration_url(current_app.config))
+    try:
+        for line in db_roles.set_up(engine, owner, app_role):
+            click.echo(line)
+    except db_roles.RolesRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"Không đặt được vai trò (cần superuser hoặc chủ sở hữu): {exc.orig}") from exc
+    finally:
+        engine.dispose()
 
 
 @cli.command("storage-verify", help="Kiểm tra mọi tệp đã lưu còn đủ và đúng mã băm; ghi nhật ký tệp hỏng; "

@@ -21,6 +21,13 @@ DEFAULTS: dict[str, Any] = {
     # recompute the chain (SPEC §13.5).
     "AUDIT_KEY": None,
     "DATABASE_URL": None,
+    # PostgreSQL: the tables' owner, used only by `portal db-upgrade` (migrations); the portal itself
+    # then runs as PORTAL_DATABASE_URL's role, which may not alter, truncate or rewrite the audit
+    # log (`portal db-roles`). Empty = migrations run as PORTAL_DATABASE_URL's role.
+    "MIGRATE_DATABASE_URL": "",
+    # Append-only file of audit chain heads (`portal audit-anchor`, daily and at each backup),
+    # outside the database and storage directories; `portal audit-verify --anchors FILE` reads it.
+    "AUDIT_ANCHOR_FILE": "",
     "STORAGE_DIR": str(ROOT / "instance" / "storage"),
     "TIMEZONE": "Asia/Ho_Chi_Minh",
     "MAX_UPLOAD_MB": 50,

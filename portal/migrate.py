@@ -3,6 +3,9 @@ migrate the database the app will use."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from alembic import command
 from alembic.config import Config
 
@@ -24,6 +27,12 @@ def alembic_config(url: str) -> Config:
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
+
+
+def migration_url(config: Mapping[str, Any]) -> str:
+    """Migrations run as the tables' owner when ``PORTAL_MIGRATE_DATABASE_URL`` names it; the portal
+    itself runs as ``PORTAL_DATABASE_URL``'s role, which need not be able to alter anything."""
+    return str(config.get("MIGRATE_DATABASE_URL") or config["DATABASE_URL"])
 
 
 def upgrade(url: str, revision: str = "head") -> None:

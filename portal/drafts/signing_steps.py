@@ -60,9 +60,9 @@ def accept_external(signer: User, draft: Draft, upload: bytes, password: str, cl
     if not auth.confirm_password(signer, password, client, "sign_external"):  # type: ignore[arg-type]
         return False
     report = signatures.check_upload_for(signer, frozen, upload)
+    sign(signer, draft, True, upload, external=True)  # stores the upload before any audit row holds the head
     audit.record(signer, "drafts.external_signature_accepted", object_type="drafts", object_id=draft.id,
                  organisation_id=draft.organisation_id, details={"signer": report.get("signer", "")})
-    sign(signer, draft, True, upload, external=True)
     return True
 
 

@@ -17,8 +17,9 @@ def slip(document_id: int):  # type: ignore[no-untyped-def]
     """Opens in the browser (inline) for printing; the print is audited like a file view."""
     doc = services.get_visible(current_user, document_id)  # NotFound → 404
     data = pdf.slip_data(doc)
+    content = pdf.build_slip_pdf(data)  # before the audit row, which holds the chain's head until commit
     audit.record(current_user, "incoming.slip_printed", doc, organisation_id=doc.organisation_id)
-    response = send_file(BytesIO(pdf.build_slip_pdf(data)), mimetype="application/pdf", as_attachment=False,
+    response = send_file(BytesIO(content), mimetype="application/pdf", as_attachment=False,
                          download_name=f"phieu-giai-quyet-{data.arrival_number or 'chua-vao-so'}.pdf")
     response.headers["Cache-Control"] = "private, no-store"  # directives are not for shared caches
     return response

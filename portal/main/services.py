@@ -28,6 +28,27 @@ def database_health() -> dict[str, object]:
         return {"status": "error", "error": type(exc).__name__}
 
 
+def readiness(anchor_file: str) -> dict[str, object]:
+    """/healthz's answer plus what an operator must fix though the portal works: a PostgreSQL role
+    that could shorten the audit log, no anchor file configured. Warnings do not make it unready."""
+    from portal import db_roles
+
+    health = database_health()
+    warnings = []
+    if health["status"] == "ok":
+        try:
+            reason = db_roles.unprotected_reason(session.connection())
+        except SQLAlchemyError:
+            session.rollback()
+            reason = None
+        if reason:
+            warnings.append(reason)
+    if not anchor_file:
+        warnings.append("Chưa đặt PORTAL_AUDIT_ANCHOR_FILE: đầu chuỗi nhật ký không được neo ra ngoài cơ sở dữ liệu, "
+                        "nên việc xóa các bản ghi mới nhất không bị phát hiện.")
+    return {"status": health["status"], "database": health, "warnings": warnings}
+
+
 @dataclass(frozen=True)
 class Summary:
     incoming_waiting: int

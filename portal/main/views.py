@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import jsonify, url_for
+from flask import current_app, jsonify, url_for
 from flask_login import current_user, login_required
 
 from portal.incoming import queries
@@ -27,3 +27,10 @@ def healthz():
     database = services.database_health()
     ok = database["status"] == "ok"
     return jsonify(status="ok" if ok else "error", database=database), 200 if ok else 503
+
+
+@bp.get("/readyz")
+def readyz():
+    """Like /healthz, with ``warnings`` an operator must act on (the audit log's protection)."""
+    ready = services.readiness(current_app.config["AUDIT_ANCHOR_FILE"])
+    return jsonify(ready), 200 if ready["status"] == "ok" else 503

@@ -117,9 +117,9 @@ def week_pdf(calendar_id: int, monday: str):  # type: ignore[no-untyped-def]
     week = services.find_week(cal, day)
     if not services.can_see_week(current_user, cal, week):
         abort(404)
-    data = pdf.week_pdf_data(cal, day, week, local_today())
+    content = pdf.build_week_pdf(pdf.week_pdf_data(cal, day, week, local_today()))  # before the audit row (head lock)
     audit.record(current_user, "schedules.pdf_printed", week, organisation_id=cal.organisation_id)
-    response = send_file(BytesIO(pdf.build_week_pdf(data)), mimetype="application/pdf", as_attachment=True,
+    response = send_file(BytesIO(content), mimetype="application/pdf", as_attachment=True,
                          download_name=f"lich-cong-tac-{day.isoformat()}.pdf")
     response.headers["Cache-Control"] = "private, no-store"
     return response
