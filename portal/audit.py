@@ -237,3 +237,10 @@ def append_anchor(path: str | None = None) -> Any:
     from portal import audit_anchors
 
     return audit_anchors.append(path)
+
+
+def anchor_daily() -> Any:
+    """The daily periodic task: ``append_anchor`` when PORTAL_AUDIT_ANCHOR_FILE is set."""
+    from portal import audit_anchors
+
+    return audit_anchors.daily()

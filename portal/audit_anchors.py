@@ -201,3 +201,20 @@ def check(db: Session, key: str, path: str | os.PathLike[str]) -> AnchorReport:
             report.problems.append(f"bản ghi số {seq} khác với mốc lúc {anchor.at} (bị sửa hoặc viết lại sau khi neo).")
     return report
 
+
+
+def daily() -> Anchor | None:
+    """The periodic task (portal/jobs/periodic.py): anchor when a file is configured, else say in the
+    log that nothing protects the newest rows. Ends its read-only transaction (on SQLite a BEGIN
+    IMMEDIATE would otherwise hold the write lock)."""
+    try:
+        if not current_app.config.get("AUDIT_ANCHOR_FILE"):
+            current_app.logger.warning("audit-anchor: chưa đặt PORTAL_AUDIT_ANCHOR_FILE; đầu chuỗi nhật ký không "
+                                       "được neo ra ngoài cơ sở dữ liệu.")
+            return None
+        return append()
+    except AnchorRefused as exc:
+        current_app.logger.error("audit-anchor: %s", exc)
+        raise
+    finally:
+        session.rollback()

@@ -227,3 +227,16 @@ def test_the_week_pdf_is_rendered_before_its_audit_row(db, sched, login, monkeyp
     assert login(p["staff"]).get(f"/lich-cong-tac/lich/{cal.id}/{MONDAY}/lich-cong-tac.pdf").status_code == 200
     assert seen
     assert seen[0] < _printed(db, "schedules.pdf_printed").seq
+
+
+def test_the_head_is_anchored_daily(app, db, chain, anchors, monkeypatch, caplog):
+    from portal import jobs
+
+    [task] = [p for p in jobs.PERIODIC if p.name == "audit-anchor"]
+    assert task.cron == {"hour": "2", "minute": "15"}
+    monkeypatch.setitem(app.config, "AUDIT_ANCHOR_FILE", "")
+    assert task.function() is None
+    assert "chưa đặt PORTAL_AUDIT_ANCHOR_FILE" in caplog.text
+    monkeypatch.setitem(app.config, "AUDIT_ANCHOR_FILE", str(anchors))
+    anchor = task.function()
+    assert json.loads(anchors.read_text())["seq"] == anchor.seq == chain[-1].seq
