@@ -94,6 +94,9 @@ DEFAULTS: dict[str, Any] = {
     # Redis for everything that uses it (today: the failed sign-ins per address); empty = the database
     "REDIS_URL": "",
     "REDIS_PREFIX": "qlvb:",  # prefix of every Redis key, so several portals can share one server
+    # Encrypts every part of `portal backup` (AES-256-GCM) when set; any long random text, kept
+    # outside the backups (docs/OPERATIONS.md). Empty = backups are written in the clear.
+    "BACKUP_KEY": "",
     # Local account that may sign in when the directory is down; every use is audited.
     "BREAK_GLASS_USERNAME": "",
     # --- Sessions, SPEC §13.3
