@@ -11,6 +11,7 @@ with another) key.
 from __future__ import annotations
 
 import itertools
+import json
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -302,3 +303,18 @@ def test_an_encrypted_set_restores_only_with_its_key(source, fresh_database_url,
     assert code == 0, output
     assert "Diễn tập khôi phục: ĐẠT." in output
     with_key.extensions["engine"].dispose()
+
+
+def test_each_backup_appends_the_audit_head_to_the_anchor_file(source, tmp_path):
+    app, _ = source
+    anchors = tmp_path / "anchors" / "audit-anchors.jsonl"
+    app.config["AUDIT_ANCHOR_FILE"] = str(anchors)
+    try:
+        code, output = _cli(app, "backup", str(tmp_path / "anchored"))
+    finally:
+        app.config["AUDIT_ANCHOR_FILE"] = ""
+    assert code == 0, output
+    line = json.loads(anchors.read_text(encoding="utf-8").splitlines()[-1])
+    manifest = json.loads((tmp_path / "anchored" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["audit_anchor"] == {k: line[k] for k in ("seq", "hash", "at")}
+    assert line["seq"] >= manifest["audit_head"]["seq"]  # taken after the snapshot, never behind it

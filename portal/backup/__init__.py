@@ -61,12 +61,19 @@ def _head_revision() -> str | None:
     return ScriptDirectory.from_config(migrate.alembic_config(current_app.config["DATABASE_URL"])).get_current_head()
 
 
-def _anchor(seq: int, last_hash: str, at: datetime) -> None:
-    """Hook for the audit anchors (issue 15, part 4): when ``portal.audit`` offers an anchor
-    function, the head of every backup is appended to the anchor file too."""
-    append = getattr(audit, "append_anchor", None)
-    if append is not None:
-        append(seq, last_hash, at)
+def _anchor() -> dict[str, object] | None:
+    """The audit anchor (issue 15, part 4): at each backup the chain's head is appended to the anchor
+    file outside the database and storage, and the manifest carries the line written. Taken after
+    the snapshot, so it is at or past the set's head. Nothing when no anchor file is configured."""
+    if not current_app.config.get("AUDIT_ANCHOR_FILE"):
+        return None
+    from portal.audit_anchors import AnchorRefused
+
+    try:
+        written = audit.append_anchor()
+    except AnchorRefused as exc:
+        raise BackupError(f"Không ghi được mốc nhật ký khi sao lưu: {exc}") from None
+    return {"seq": written.seq, "hash": written.hash, "at": written.at}
 
 
 def create(dest: Path) -> Manifest:
@@ -89,9 +96,9 @@ def create(dest: Path) -> Manifest:
                                   "trước.") from None
     taken = Manifest(created_at=datetime.now(UTC), dialect=engine.dialect.name, revision=facts.revision,
                      audit_seq=facts.audit_seq, audit_hash=facts.audit_hash, counts=facts.counts,
-                     database=db_part, objects=writer.parts[1:], key_id=key.key_id if key else None)
+                     database=db_part, objects=writer.parts[1:], key_id=key.key_id if key else None,
+                     anchor=_anchor())
     manifest.write(dest, taken, config["AUDIT_KEY"])
-    _anchor(taken.audit_seq, taken.audit_hash, taken.created_at)
     audit.record(None, "backup.created", object_type="backup", actor_name=ACTOR,
                  details={"directory": str(dest), "audit_seq": taken.audit_seq, "files": len(taken.objects),
                           "bytes": taken.size(), "encrypted": taken.encrypted, "revision": taken.revision})

@@ -34,6 +34,7 @@ class Manifest:
     database: Part
     objects: list[Part] = field(default_factory=list)
     key_id: str | None = None
+    anchor: dict[str, Any] | None = None  # the line appended to the audit anchor file at this backup
 
     @property
     def encrypted(self) -> bool:
@@ -54,6 +55,7 @@ class Manifest:
             "audit_head": {"seq": self.audit_seq, "hash": self.audit_hash},
             "counts": self.counts,
             "encryption": {"algorithm": ALGORITHM, "key_id": self.key_id} if self.key_id else None,
+            "audit_anchor": self.anchor,
             "objects": [p.to_dict() for p in self.objects],
         }
 
@@ -98,7 +100,8 @@ def read(root: Path, audit_key: str) -> Manifest:
         created_at=datetime.fromisoformat(data["created_at"]), dialect=db["dialect"], revision=db["alembic_revision"],
         audit_seq=int(data["audit_head"]["seq"]), audit_hash=str(data["audit_head"]["hash"]),
         counts={k: int(v) for k, v in data["counts"].items()}, database=_part(db["part"]),
-        objects=[_part(p) for p in data["objects"]], key_id=encryption["key_id"] if encryption else None)
+        objects=[_part(p) for p in data["objects"]], key_id=encryption["key_id"] if encryption else None,
+        anchor=data.get("audit_anchor"))
 
 
 def key_for(manifest: Manifest, secret: str) -> Key | None:
