@@ -70,9 +70,11 @@ def pair(fresh_database_url, tmp_path_factory) -> Iterator[Pair]:
     finally:
         next(apps, None)
         drop_postgres_database(url)
-        with create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT").connect() as conn:
+        admin_engine = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+        with admin_engine.connect() as conn:
             for role in (made.app_role, made.owner):
                 conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin_engine.dispose()
 
 
 @pytest.fixture(scope="module")
