@@ -51,6 +51,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     params.init_app(app)  # the id converter, before the blueprints' rules
     _register_blueprints(app)
     _register_template_helpers(app)
+    from portal import jobs
+
+    jobs.init_app(app)  # after the blueprints: their modules register the job kinds and periodic tasks
 
     from portal.cli import cli
 

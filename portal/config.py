@@ -97,6 +97,14 @@ DEFAULTS: dict[str, Any] = {
     # Encrypts every part of `portal backup` (AES-256-GCM) when set; any long random text, kept
     # outside the backups (docs/OPERATIONS.md). Empty = backups are written in the clear.
     "BACKUP_KEY": "",
+    # --- Job queue (portal/jobs): Huey on REDIS_URL when set, else a SQLite file (empty = next to the
+    # SQLite database, or instance/queue.db); JOBS_IMMEDIATE (empty = only in tests) runs nothing in the background
+    "JOBS_QUEUE_FILE": "",
+    "JOBS_IMMEDIATE": None,
+    "JOBS_WORKERS": 2,
+    "JOBS_LEASE_SECONDS": 30,  # a job whose heartbeat stopped this long is lost…
+    "JOBS_REAP_SECONDS": 30,  # …and is queued again (or failed) by the reaper within this much more
+    "JOBS_BACKOFF_SECONDS": 30,  # a failed attempt waits this × 2^(attempt-1) before the next
     # Local account that may sign in when the directory is down; every use is audited.
     "BREAK_GLASS_USERNAME": "",
     # --- Sessions, SPEC §13.3

@@ -5,7 +5,6 @@ a committed database). Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime, timedelta
 from io import BytesIO
 
@@ -13,9 +12,8 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from portal import create_app, migrate
+from portal import jobs as queue
 from portal.audit import AuditEntry
-from portal.auth.models import Role
 from portal.db import session as db_session
 from portal.documents.models import (
     Channel,
@@ -33,8 +31,7 @@ from portal.incoming.models import AssignmentRole
 from portal.registers import jobs, pdf
 from portal.registers.models import JobStatus, ReportJob
 from portal.timeutil import local_today
-from tests.conftest import PASSWORD, TEST_SETTINGS, Factory
-from tests.incoming_fixtures import PDF, act, metadata
+from tests.incoming_fixtures import PDF, metadata
 
 SUBJECT = "Quyết định về công tác văn thư, lưu trữ"
 ORGAN = "Ủy ban nhân dân tỉnh Hà Nam"
@@ -362,15 +359,13 @@ def test_job_page_polls_until_done_then_offers_the_download(db, login, office, m
     for n in range(1, 6):
         add_incoming(org, n, date(YEAR, 1, n))
     db.commit()
-    started: list[int] = []
-    monkeypatch.setattr(jobs, "SYNC_LIMIT", 1)  # every book goes to the background
-    monkeypatch.setattr(jobs, "spawn", lambda app, job_id: started.append(job_id))
+    monkeypatch.setattr(jobs, "SYNC_LIMIT", 1)  # every book goes to the queue
     client = login(p["clerk"])
 
     resp = client.post("/so-van-ban/", data={"kind": "den", "year": str(YEAR)}, headers=HX)
     assert resp.status_code == 200
     assert resp.headers["HX-Redirect"].startswith("/so-van-ban/viec/")
-    job_id = started[0]
+    job_id = int(resp.headers["HX-Redirect"].rsplit("/", 1)[1])
     page = client.get(f"/so-van-ban/viec/{job_id}")
     assert "<html" in page.get_data(as_text=True)
     fragment = client.get(f"/so-van-ban/viec/{job_id}", headers=HX).get_data(as_text=True)
@@ -380,7 +375,8 @@ def test_job_page_polls_until_done_then_offers_the_download(db, login, office, m
     assert "Đang chờ" in fragment
     assert client.get(f"/so-van-ban/viec/{job_id}/tai-ve").status_code == 404  # not ready
 
-    job = jobs.run(job_id)  # what the thread does
+    queue.run_due()  # what the consumer does
+    job = db_session.get_one(ReportJob, job_id, populate_existing=True)
 
     assert (job.status, job.done_rows, job.total_rows) == (JobStatus.DONE, 5, 5)
     fragment = client.get(f"/so-van-ban/viec/{job_id}", headers=HX).get_data(as_text=True)
@@ -417,47 +413,3 @@ def test_menu_shows_the_books_to_clerks_only(db, login, office, app):
     assert "Sổ văn bản" in login(p["clerk"]).get("/").get_data(as_text=True)
     officer = login(p["officer"], c=app.test_client())
     assert 'href="/so-van-ban/"' not in officer.get("/").get_data(as_text=True)
-
-
-# --- the real thread, on a committed database ----------------------------------------------------------------
-
-def test_background_thread_reaches_done_on_a_committed_database(app, fresh_database_url, tmp_path):
-    """The thread has its own connection: it only sees committed data, so this test uses a
-    database of its own instead of the per-test outer transaction."""
-    url = fresh_database_url()
-    migrate.upgrade(url)
-    other = create_app({**TEST_SETTINGS, "DATABASE_URL": url, "STORAGE_DIR": str(tmp_path / "storage")})
-    try:
-        with other.app_context():
-            factory = Factory(db_session())
-            org = factory.organisation(name="Sở Nội vụ Thử Luồng", short_name="SNVTL")
-            clerk = act(factory.person(Role.CLERK, organisation=org, title="Văn thư"))
-            db_session.commit()
-            for n in range(1, 31):
-                add_incoming(org, n, date(YEAR, 1, 1) + timedelta(days=n))
-            db_session.commit()
-            username = clerk.username
-        client = other.test_client()
-        with other.app_context():
-            assert client.post("/auth/login", data={"username": username, "password": PASSWORD}).status_code == 303
-            old_limit = jobs.SYNC_LIMIT
-            jobs.SYNC_LIMIT = 10
-            try:
-                resp = client.post("/so-van-ban/", data={"kind": "den", "year": str(YEAR)})
-            finally:
-                jobs.SYNC_LIMIT = old_limit
-            job_url = resp.headers["Location"]
-            deadline = time.monotonic() + 60
-            while True:
-                body = client.get(job_url, headers=HX).get_data(as_text=True)
-                if "Đã xong" in body or "Lỗi" in body or time.monotonic() > deadline:
-                    break
-                time.sleep(0.2)
-            assert "Đã xong" in body, body
-            download = client.get(f"{job_url}/tai-ve")
-            assert download.status_code == 200
-            assert "Về việc triển khai nhiệm vụ số 30" in text_of(download.data)
-    finally:
-        other.extensions["engine"].dispose()
-        db_session.remove()
-        db_session.configure(bind=app.extensions["engine"])

@@ -7,9 +7,10 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, UTCDateTime, str_enum, utcnow
+from portal.jobs.models import Job
 
 
 class JobStatus(enum.StrEnum):
@@ -41,4 +42,5 @@ class ReportJob(Base):
     filename: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str | None] = mapped_column(String(500))
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))  # the queue's row of the current attempt
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))  # the queue's row of a big book
+    queue_job: Mapped[Job | None] = relationship(Job)  # attempts and the last error, for the job page

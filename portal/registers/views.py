@@ -76,6 +76,14 @@ def job(job_id: int):  # type: ignore[no-untyped-def]
     return render("registers/job.html", "registers/_job.html", job=job, breadcrumbs=crumbs)
 
 
+@bp.post("/viec/<id:job_id>/chay-lai")
+@login_required
+def retry(job_id: int):  # type: ignore[no-untyped-def]
+    """"Chạy lại" a failed book: a new attempt on the queue, then the job page again."""
+    job = jobs.retry(current_user, job_id)
+    return client_redirect(url_for("registers.job", job_id=job.id))
+
+
 @bp.get("/viec/<id:job_id>/tai-ve")
 @login_required
 def download(job_id: int):  # type: ignore[no-untyped-def]
