@@ -95,19 +95,11 @@ def db_roles_command(owner: str, app_role: str) -> None:
 @cli.command("storage-verify", help="Kiểm tra mọi tệp đã lưu còn đủ và đúng mã băm; ghi nhật ký tệp hỏng; "
              "báo tệp trên đĩa không thuộc bản ghi nào.")
 def storage_verify() -> None:
-    broken = list(storage.scrub())
-    for error in broken:
-        audit.record(None, "storage.integrity_error", object_type="stored_files", object_id=error.sha256,
-                     actor_name="storage-verify", details={"actual": error.actual})
-        click.echo(str(error))
-    stray = list(storage.orphans())
-    base = storage.root()
-    for path in stray:
-        click.echo(f"Tệp mồ côi (không bản ghi nào tham chiếu): {path.relative_to(base)}")
-    if stray:
-        audit.record(None, "storage.orphans", object_type="stored_files", actor_name="storage-verify",
-                     details={"count": len(stray), "first": [str(p.relative_to(base)) for p in stray[:20]]})
-    session.commit()
+    from portal.jobs.periodic import verify_storage  # also the queue's nightly task
+
+    broken, stray = verify_storage()
+    for line in broken + stray:
+        click.echo(line)
     if broken or stray:
         click.echo(f"Tệp hỏng hoặc mất: {len(broken)}; tệp mồ côi: {len(stray)}.")
         sys.exit(1)
@@ -170,10 +162,9 @@ def _vietnamese_date(_ctx: click.Context, _param: click.Parameter, value: str | 
 @click.option("--ngay", "day", metavar="dd/mm/yyyy", callback=_vietnamese_date,
               help="Tính như vào ngày này (mặc định: hôm nay, giờ Việt Nam).")
 def remind(day: date | None) -> None:
-    from portal.incoming import services as incoming
+    from portal.jobs.periodic import send_reminders  # also the queue's daily task
 
-    sent = incoming.send_due_reminders(day)
-    session.commit()
+    sent = send_reminders(day)
     click.echo(f"Đã gửi {sent} nhắc việc." if sent else "Không có nhắc việc mới.")
 
 
