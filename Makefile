@@ -66,10 +66,10 @@ seed: migrate
 	set -a; . ./$(ENV_FILE); set +a; $(BIN)/flask --app wsgi portal seed-demo --if-empty
 	set -a; . ./$(ENV_FILE); set +a; $(BIN)/flask --app wsgi portal pki init-demo
 
+# gunicorn and the job queue's consumer (python -m portal.jobs.consumer), stopped together (scripts/serve.sh)
 run: seed
 	@echo "Cổng thông tin: http://127.0.0.1:$(PORT)"
-	set -a; . ./$(ENV_FILE); set +a; exec $(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) \
-	  --access-logfile - wsgi:app
+	set -a; . ./$(ENV_FILE); set +a; BIN=$(BIN) PORT=$(PORT) WORKERS=$(WORKERS) exec scripts/serve.sh
 
 # Debian packages the suite needs (a real slapd, Chromium for Playwright, poppler for PDFs).
 system-deps:

@@ -3,6 +3,7 @@ periodic list; and the register book's failed page with "Chạy lại"."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -237,3 +238,26 @@ def test_a_lost_book_fails_and_offers_chay_lai(db, login, office, monkeypatch, a
     db.refresh(report)
     assert report.status == JobStatus.DONE
     assert client.get(f"/so-van-ban/viec/{report.id}/tai-ve").data.startswith(b"%PDF-")
+
+
+def test_the_queue_is_a_sqlite_file_or_redis(app, tmp_path):
+    from flask import Flask
+
+    other = Flask("q", instance_path=str(tmp_path / "instance"))
+    other.config.update(DATABASE_URL=f"sqlite:///{tmp_path / 'portal.db'}", REDIS_URL="", REDIS_PREFIX="x:")
+    assert queue.queue_file(other.config, other.instance_path) == tmp_path / "portal-queue.db"
+    other.config["DATABASE_URL"] = "postgresql+psycopg://u@h/db"
+    assert queue.queue_file(other.config, other.instance_path) == tmp_path / "instance" / "queue.db"
+
+    prefix = f"qlvb-test-{uuid.uuid4().hex[:8]}:"
+    other.config.update(REDIS_URL="redis://127.0.0.1:6379/0", REDIS_PREFIX=prefix)
+    huey = queue.make_huey(other)
+    try:
+        huey.storage.conn.ping()
+    except Exception as exc:
+        pytest.skip(f"Redis: {exc}")
+    assert huey.name == f"{prefix}jobs"
+    huey.task(name="noop")(lambda: None)()
+    assert huey.pending_count() == 1
+    huey.flush()
+    assert not huey.storage.conn.keys(f"*{prefix}*")
