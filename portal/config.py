@@ -111,6 +111,15 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_IDLE_MINUTES": 30,
     "SESSION_ADMIN_IDLE_MINUTES": 15,
     "SESSION_ABSOLUTE_HOURS": 10,
+    # --- E-mail (the outbox's first channel, portal/outbox/). Empty host = messages wait in the outbox.
+    "SMTP_HOST": "",
+    "SMTP_PORT": 587,
+    "SMTP_STARTTLS": True,  # STARTTLS with the certificate and host name validated
+    "SMTP_CA_FILE": "",  # PEM of the CA that signed the mail server's certificate; empty = the system's
+    "SMTP_USER": "",  # empty = no AUTH (a relay that trusts the portal's address)
+    "SMTP_PASSWORD": "",
+    "SMTP_SENDER": "",  # From: address, e.g. "Cổng QLVB&ĐH <qlvb@ninhbinh.gov.vn>"
+    "SMTP_TIMEOUT": 30,  # seconds, for connect and each answer
 }
 
 REQUIRED_OUTSIDE_DEVELOPMENT = ("SECRET_KEY", "AUDIT_KEY", "DATABASE_URL")
@@ -178,11 +187,15 @@ def _check_accounts(settings: dict[str, Any]) -> None:
     """A half-configured directory or an impossible password policy stops start-up with the key's
     name, instead of failing at the first sign-in."""
     from portal.auth import directory, policy, throttle
+    from portal.outbox.sender import SmtpSettings
 
     try:
         policy.settings_from(settings)
         throttle.parse(str(settings.get("RATELIMIT_LOGIN", "")))
         if settings.get("LDAP_URL"):
             directory.DirectorySettings.from_config(settings)
+        smtp = SmtpSettings.from_config(settings).problems()
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
+    if smtp:
+        raise ConfigError(" ".join(smtp))
