@@ -52,6 +52,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     _register_template_helpers(app)
     from portal import jobs
+    from portal.backup import nightly  # noqa: F401  (the nightly backup: a periodic task)
     from portal.outbox import tasks  # noqa: F401  (the drain and expiry notices: periodic tasks, CLI)
 
     jobs.init_app(app)  # after the blueprints: their modules register the job kinds and periodic tasks

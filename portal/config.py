@@ -97,6 +97,8 @@ DEFAULTS: dict[str, Any] = {
     # Encrypts every part of `portal backup` (AES-256-GCM) when set; any long random text, kept
     # outside the backups (docs/OPERATIONS.md). Empty = backups are written in the clear.
     "BACKUP_KEY": "",
+    "BACKUP_DIR": "",  # where the nightly backup writes its sets (empty = no nightly backup, logged)
+    "BACKUP_KEEP": 14,  # how many nightly sets to keep there
     # --- Job queue (portal/jobs): Huey on REDIS_URL when set, else a SQLite file (empty = next to the
     # SQLite database, or instance/queue.db); JOBS_IMMEDIATE (empty = only in tests) runs nothing in the background
     "JOBS_QUEUE_FILE": "",
