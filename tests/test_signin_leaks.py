@@ -367,8 +367,7 @@ def test_every_polling_element_in_the_templates_marks_itself_as_background():
 
 def test_the_job_page_poll_does_not_extend_the_idle_limit_but_a_visit_does(db, login, office, monkeypatch):
     _org, _unit, people = office
-    monkeypatch.setattr(jobs, "SYNC_LIMIT", 0)  # to the background, where nobody runs it
-    monkeypatch.setattr(jobs, "spawn", lambda app, job_id: None)
+    monkeypatch.setattr(jobs, "SYNC_LIMIT", 0)  # to the queue; in tests (immediate mode) nothing runs it
     client = login(people["clerk"])
     url = client.post("/so-van-ban/", data={"kind": "den", "year": "2026"}).headers["Location"]
     fragment = client.get(url, headers=HX).get_data(as_text=True)
