@@ -54,6 +54,8 @@ DEFAULTS: dict[str, Any] = {
     "PKI_DIR": str(ROOT / "instance" / "pki"),
     "PKI_PASSPHRASE": "",
     "SIGNING_TRUST_ROOTS": "",
+    # space-separated CRL files (PEM/DER) checked before signing (issue 16.2); nothing is fetched
+    "SIGNING_CRL_FILES": "",
     "BABEL_DEFAULT_LOCALE": "vi",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session; sessions expire on their own

@@ -365,6 +365,7 @@ def stamped(monkeypatch) -> dict[str, str]:
     monkeypatch.setattr(pdfsign, "default_issue_boxes", lambda _pdf: (None, None))
     monkeypatch.setattr(pdfsign, "default_signer_box", lambda _pdf: None)
     monkeypatch.setattr(pdfsign, "issue", lambda _pdf, _signer, **kw: given.update(kw) or b"")
+    monkeypatch.setattr(signatures, "verified", lambda pdf, _field: pdf)  # nothing was really signed
     return given
 
 

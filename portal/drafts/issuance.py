@@ -97,6 +97,10 @@ def issue(clerk: User, draft: Draft, book_id: int | None, seal: object = None) -
     assert locked.signed_sha256 is not None
     recipients = recipients_of(locked)
     choices.check_delivery(recipients, org.id)
+    if seal is None:  # the seal's certificate is checked here, before a book or a number is touched
+        from portal.drafts import signatures
+
+        seal = signatures.seal_for(org)
     book = _book(locked, book_id)
     now = common.now()
     year = local_year(now)
@@ -104,10 +108,6 @@ def issue(clerk: User, draft: Draft, book_id: int | None, seal: object = None) -
     code_notation = notation(locked, org)
     issued_on = to_local(now).date()
     signed = storage.read(locked.signed_sha256)
-    if seal is None:
-        from portal.drafts import signatures
-
-        seal = signatures.seal_for(org)
     sealed = seal(signed, f"{numbering.display(number)}/{code_notation}", issued_on)  # type: ignore[operator]
     stored = storage.save(sealed, f"{numbering.display(number)}-{code_notation}.pdf".replace("/", "-"))
     signer = session.get(User, locked.signed_by_id) if locked.signed_by_id else None

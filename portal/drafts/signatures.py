@@ -28,7 +28,7 @@ from portal.drafts.models import SignatureImage, SigningCertificate
 from portal.errors import ValidationFailed
 from portal.orgs import province
 from portal.orgs.models import Organisation
-from portal.signing import pdfsign, pki, verification
+from portal.signing import checks, pdfsign, pki, verification
 from portal.timeutil import format_datetime
 
 REPORT_VERSION = 1
@@ -115,19 +115,74 @@ def _key_signer(row: SigningCertificate | None, whose: str) -> pdfsign.KeyFileSi
     if row is None or not row.key_name or not dev_pki_enabled():
         raise ValidationFailed({"password": f"{whose} chưa có khóa ký trên máy chủ. Hãy tải bản PDF, ký bằng thiết bị "
                                             "ký số (token) của mình rồi tải lên."})
-    return pdfsign.KeyFileSigner(pki_dir(), row.key_name, _passphrase())
+    signer = pdfsign.KeyFileSigner(pki_dir(), row.key_name, _passphrase())
+    # issue 16.2: the certificate is checked before the key signs anything
+    actor = session.get(User, row.user_id) if row.user_id is not None else None
+    return _check_key(signer, "password" if row.user_id is not None else "seal", actor=actor,
+                      organisation_id=row.organisation_id)
+
+
+def crls() -> list:
+    """The CRLs that can be had on this LAN without fetching: SIGNING_CRL_FILES (PEM or DER files)."""
+    paths = str(_config().get("SIGNING_CRL_FILES") or "").split()
+    try:
+        return checks.load_crls(paths)
+    except (OSError, ValueError) as exc:
+        raise ValidationFailed({"password": f"Không đọc được danh sách thu hồi chứng thư (CRL): {exc}"}) from exc
+
+
+def check_certificate(cert: Any, field_name: str, *, actor: User | None = None, at: datetime | None = None,
+                      intermediates: list | None = None, extra_crls: list | None = None,
+                      organisation_id: int | None = None) -> checks.CertificateCheck:
+    """Issue 16.2: refuse, before anything changes, a certificate that is expired, not yet valid, not for
+    signing, untrusted or revoked (``ValidationFailed`` on ``field_name``); a revocation status that cannot be
+    checked offline is recorded as a warning in the audit log."""
+    try:
+        result = checks.check_certificate(cert, trust_roots(), at=at, intermediates=intermediates or (),
+                                          crls=crls() + list(extra_crls or ()))
+    except checks.CertificateRefused as exc:
+        raise ValidationFailed({field_name: str(exc)}) from exc
+    if result.warnings:
+        audit.record(actor, "signing.revocation_unchecked", organisation_id=organisation_id,
+                     actor_name=None if actor else "hệ thống",
+                     details={"warning": "; ".join(result.warnings)[:500]})
+    return result
+
+
+def _check_key(signer: pdfsign.Signer, field_name: str, *, actor: User | None = None,
+               organisation_id: int | None = None) -> pdfsign.Signer:
+    """The certificate of a server-side key (any backend) checked before it signs."""
+    try:
+        cert, others = checks.signer_certificate(signer.pyhanko_signer())
+    except checks.CertificateRefused as exc:
+        raise ValidationFailed({field_name: str(exc)}) from exc
+    check_certificate(cert, field_name, actor=actor, intermediates=others, organisation_id=organisation_id)
+    return signer
+
+
+def verified(pdf: bytes, field_name: str) -> bytes:
+    """After signing or sealing: the produced PDF must validate, else the step rolls back (the caller's
+    transaction: nothing was changed yet when this raises)."""
+    report = verification.verify(pdf, trust_roots())
+    if not report.signatures or report.verdict != verification.VALID:
+        problems = "; ".join(p for s in report.signatures for p in s.problems) or report.verdict
+        raise ValidationFailed({field_name: f"Tệp sau khi ký không kiểm tra được là hợp lệ ({problems}); "
+                                            "chưa thực hiện bước này."})
+    return pdf
 
 
 def sign_personal_for(user: User, frozen: bytes, at: datetime) -> bytes:
     """The signer's PAdES signature on the frozen PDF, with their blue signature image centred in
-    the signer block (or a generated appearance with name and time)."""
+    the signer block (or a generated appearance with name and time). The certificate is checked first
+    and the signed PDF validated after."""
     signer = _key_signer(_certificate(user_id=user.id), "Bạn")
     try:
-        return pdfsign.sign_personal(frozen, signer, box=pdfsign.default_signer_box(frozen),
-                                     image_png=_image(user_id=user.id), name=user.full_name,
-                                     signed_at_text=format_datetime(at))
+        signed = pdfsign.sign_personal(frozen, signer, box=pdfsign.default_signer_box(frozen),
+                                       image_png=_image(user_id=user.id), name=user.full_name,
+                                       signed_at_text=format_datetime(at))
     except pdfsign.SigningError as exc:
         raise ValidationFailed({"password": f"Không ký được văn bản: {exc}"}) from exc
+    return verified(signed, "password")
 
 
 def date_line(place: str, day: date) -> str:
@@ -143,9 +198,10 @@ def seal_for(org: Organisation) -> Callable[[bytes, str, date], bytes]:
 
     def seal(pdf: bytes, number_text: str, issued_on: date) -> bytes:
         number_box, date_box = pdfsign.default_issue_boxes(pdf)
-        return pdfsign.issue(pdf, signer, number_text=number_text, date_text=date_line(place, issued_on),
-                             number_box=number_box, date_box=date_box, seal_png=seal_png,
-                             signer_box=pdfsign.default_signer_box(pdf), org_name=org.name)
+        sealed = pdfsign.issue(pdf, signer, number_text=number_text, date_text=date_line(place, issued_on),
+                               number_box=number_box, date_box=date_box, seal_png=seal_png,
+                               signer_box=pdfsign.default_signer_box(pdf), org_name=org.name)
+        return verified(sealed, "seal")  # the issued PDF must validate, else the issuance rolls back
 
     return seal
 
@@ -157,6 +213,11 @@ def check_upload_for(user: User, frozen: bytes, upload: bytes) -> dict[str, Any]
                                                             SigningCertificate.active.is_(True))).scalars().all()
     if not rows:
         raise ValidationFailed({"upload": "Bạn chưa đăng ký chứng thư số với hệ thống; hãy liên hệ quản trị."})
+    found = checks.upload_signer(upload, frozen)
+    if found is not None:  # the new signature's certificate, checked before the upload is accepted
+        cert, others, embedded = found
+        check_certificate(cert, "upload", actor=user, intermediates=others, extra_crls=embedded,
+                          organisation_id=user.organisation.id if user.organisation else None)
     last: verification.UploadRejected | None = None
     for row in rows:
         try:
