@@ -26,10 +26,13 @@ from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from portal.signing import revisions
 from portal.signing.pki import CertId, cert_fingerprint, to_asn1
 
 VN_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 VALID, INVALID, INDETERMINATE = "Hợp lệ", "Không hợp lệ", "Chưa xác định"
+ADDED = "Bị thêm sau khi ký"  # data appended after the last signature that is not signature data (≤ 20 chars)
+ADDED_LABEL = "Dữ liệu thêm sau khi ký"
 YES, NO, UNKNOWN = "Có", "Không", "Chưa xác định"
 SIGNING_USAGE = frozenset({"digital_signature", "non_repudiation"})
 
@@ -45,7 +48,8 @@ LABELS = [
     ("nguoi_ky", "Người ký"), ("to_chuc_cap", "Tổ chức cấp"), ("so_hieu_chung_thu", "Số hiệu chứng thư"),
     ("thoi_gian_ky", "Thời gian ký"), ("thoi_han_chung_thu", "Thời hạn chứng thư"), ("toan_ven", "Toàn vẹn"),
     ("hop_le_tai_thoi_diem_ky", "Hợp lệ tại thời điểm ký"), ("chuoi_tin_cay", "Chuỗi tin cậy"),
-    ("pham_vi_ky", "Phạm vi ký"), ("tinh_trang_thu_hoi", "Tình trạng thu hồi"), ("ket_luan", "Kết luận"),
+    ("pham_vi_ky", "Phạm vi ký"), ("them_sau_khi_ky", ADDED_LABEL), ("tinh_trang_thu_hoi", "Tình trạng thu hồi"),
+    ("ket_luan", "Kết luận"),
 ]
 
 
@@ -110,6 +114,7 @@ class SignatureReport:
     signed_at: dt.datetime | None
     problems: list[str] = field(default_factory=list)
     certificate_der: str | None = None  # base64, kept with the stored report (SPEC §7.5)
+    them_sau_khi_ky: str = NO  # "Có dữ liệu được thêm sau khi ký: …" (issue 16.3)
 
     @property
     def verdict(self) -> str:
@@ -129,6 +134,7 @@ class SignatureReport:
 @dataclass
 class Report:
     signatures: list[SignatureReport]
+    added: list[str] = field(default_factory=list)  # what came after the last signature besides signature data
 
     @property
     def verdict(self) -> str:
@@ -136,13 +142,14 @@ class Report:
         verdicts = {s.ket_luan for s in self.signatures}
         if not verdicts:
             return INDETERMINATE
-        for v in (INVALID, INDETERMINATE):
+        for v in (INVALID, ADDED, INDETERMINATE):
             if v in verdicts:
                 return v
         return VALID
 
     def to_dict(self) -> dict:
-        return {"ket_luan": self.verdict, "chu_ky": [s.to_dict() for s in self.signatures]}
+        return {"ket_luan": self.verdict, "them_sau_khi_ky": self.added,
+                "chu_ky": [s.to_dict() for s in self.signatures]}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
@@ -280,11 +287,30 @@ def _signatures(pdf: bytes) -> list[EmbeddedPdfSignature]:
 
 def verify(pdf: bytes, trust_roots: list, *, at: dt.datetime | None = None) -> Report:
     """One report per signature, in file order. ``trust_roots``: ``cryptography`` or asn1crypto certificates."""
+    reader = PdfFileReader(BytesIO(pdf), strict=False)
     reports = []
-    for embedded in _signatures(pdf):
+    for embedded in reader.embedded_regular_signatures:
         status, error = _validate(embedded, trust_roots, at)
         reports.append(_report(embedded, status, error))
-    return Report(reports)
+    added = _added(reader) if reports else []
+    if added:
+        text = f"{revisions.HEADING}: {'; '.join(added)}"
+        for report in reports:  # every signature precedes what was added after the last one
+            report.them_sau_khi_ky = text
+            report.problems.append(text)
+            if not report.covers_whole_file:
+                report.pham_vi_ky = f"Không phải toàn bộ tệp: {text[0].lower()}{text[1:]}"
+            if report.ket_luan != INVALID:
+                report.ket_luan = ADDED
+    return Report(reports, added)
+
+
+def _added(reader: PdfFileReader) -> list[str]:
+    """Issue 16.3, after pyHanko's own verdict; a file whose later revisions cannot be read is not passed."""
+    try:
+        return revisions.added_after_signing(reader)
+    except Exception as exc:
+        return [f"không phân tích được các lần cập nhật sau khi ký ({str(exc)[:200]})"]
 
 
 def check_signed_upload(frozen: bytes, upload: bytes, expected: CertId, trust_roots: list, *,
