@@ -115,6 +115,12 @@ def report_status(report_id: int) -> JobStatus:
     return status
 
 
+def nothing_running() -> bool:
+    running = db_session.execute(select(Job.id).where(Job.state == JobState.RUNNING)).first()
+    db_session.rollback()
+    return running is None
+
+
 @pytest.mark.parametrize("max_attempts", [3, 1])
 def test_a_consumer_killed_mid_job(queue_app, monkeypatch, max_attempts):
     app, env = queue_app
@@ -151,7 +157,9 @@ def test_a_consumer_killed_mid_job(queue_app, monkeypatch, max_attempts):
             assert "tiến trình xử lý đã dừng" in page
             client.post(f"/so-van-ban/viec/{report_id}/chay-lai")  # the live consumer takes it
             wait_for(lambda: report_status(report_id) == JobStatus.DONE)
+        # the book's status is written inside the job, the job's own row just after: wait for it,
+        # and nothing may be left running by a live consumer
+        wait_for(nothing_running)
     finally:
         second.send_signal(signal.SIGKILL)
         second.wait()
-    assert db_session.execute(select(Job).where(Job.state == JobState.RUNNING)).first() is None
