@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 WORKERS ?= 2
 ENV_FILE := instance/portal.env
-DEBIAN_TEST_PACKAGES := slapd ldap-utils chromium poppler-utils
+DEBIAN_TEST_PACKAGES := slapd ldap-utils chromium poppler-utils softhsm2 opensc libnss3-tools
 
 .PHONY: run test lint install install-dev lock lock-check system-deps migrate seed clean
 
@@ -78,6 +78,9 @@ system-deps:
 	command -v ldapadd >/dev/null || missing="$$missing ldap-utils"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	command -v softhsm2-util >/dev/null || missing="$$missing softhsm2"; \
+	command -v pkcs11-tool >/dev/null || missing="$$missing opensc"; \
+	command -v certutil >/dev/null || missing="$$missing libnss3-tools"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Cài gói Debian còn thiếu:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
