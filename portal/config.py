@@ -56,6 +56,14 @@ DEFAULTS: dict[str, Any] = {
     "SIGNING_TRUST_ROOTS": "",
     # space-separated CRL files (PEM/DER) checked before signing (issue 16.2); nothing is fetched
     "SIGNING_CRL_FILES": "",
+    # PKCS#11 (issue 16): the module of the province's HSM or of a token reachable by the server
+    # (e.g. /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so); tokens are chosen by label, keys by label
+    # (IT registers them per certificate: Quản trị → Chứng thư số). PINs: PKCS11_PIN for every token, or
+    # PKCS11_PIN_FILE, a file of "token label = PIN" lines readable only by the portal. A person's key
+    # whose token has no configured PIN asks for the PIN at signing; a seal needs a configured PIN.
+    "PKCS11_MODULE": "",
+    "PKCS11_PIN": "",
+    "PKCS11_PIN_FILE": "",
     "BABEL_DEFAULT_LOCALE": "vi",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session; sessions expire on their own
