@@ -56,6 +56,14 @@ DEFAULTS: dict[str, Any] = {
     "SIGNING_TRUST_ROOTS": "",
     # space-separated CRL files (PEM/DER) checked before signing (issue 16.2); nothing is fetched
     "SIGNING_CRL_FILES": "",
+    # RFC 3161 timestamps on signatures and seals (issue 16.4, portal/signing/timestamps.py), so a signature
+    # stays verifiable after its certificate expires. Empty URL = no timestamps. TSA_REQUIRED: true = refuse
+    # to sign when the TSA cannot give one; false = sign without a timestamp and say so. TSA_TRUST_ROOTS:
+    # space-separated PEM/DER files of the TSAs' roots, trusted for timestamps only (also those of received PDFs).
+    "TSA_URL": "",
+    "TSA_REQUIRED": False,
+    "TSA_TIMEOUT_SECONDS": 10,
+    "TSA_TRUST_ROOTS": "",
     # PKCS#11 (issue 16): the module of the province's HSM or of a token reachable by the server
     # (e.g. /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so); tokens are chosen by label, keys by label
     # (IT registers them per certificate: Quản trị → Chứng thư số). PINs: PKCS11_PIN for every token, or
@@ -184,6 +192,7 @@ def check(settings: dict[str, Any]) -> None:
     except (TypeError, ValueError) as exc:
         raise ConfigError("PORTAL_MAX_UPLOAD_MB phải là số nguyên (MB).") from exc
     _check_accounts(settings)
+    _check_timestamps(settings)
     if env in RELAXED_ENVS:
         return
     missing = [key for key in REQUIRED_OUTSIDE_DEVELOPMENT if not settings.get(key)]
@@ -211,3 +220,16 @@ def _check_accounts(settings: dict[str, Any]) -> None:
         raise ConfigError(str(exc)) from exc
     if smtp:
         raise ConfigError(" ".join(smtp))
+
+
+def _check_timestamps(settings: dict[str, Any]) -> None:
+    """A TSA setting that cannot work (bad URL, timeout, unreadable roots, required without a URL) stops
+    start-up naming the key, not the first signature."""
+    if not any(settings.get(k) for k in ("TSA_URL", "TSA_REQUIRED", "TSA_TRUST_ROOTS")):
+        return
+    from portal.signing import timestamps
+
+    try:
+        timestamps.from_config(settings)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc

@@ -22,6 +22,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.layout import BoxConstraints
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
+from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.stamp import StaticContentStamp
 
 from portal.signing import appearance, pki
@@ -199,16 +200,19 @@ def _writer(pdf: bytes) -> IncrementalPdfFileWriter:
 
 def _sign_into(writer: IncrementalPdfFileWriter, signer: Signer | signers.Signer, *, field_name: str,
                page: int, rect: Rect, appearance_pdf: bytes, name: str | None, reason: str | None,
-               location: str | None) -> bytes:
+               location: str | None, timestamper: TimeStamper | None = None) -> bytes:
     meta = signers.PdfSignatureMetadata(
         field_name=field_name, subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256",
         name=name, reason=reason, location=location,
     )
     spec = fields.SigFieldSpec(field_name, on_page=page, box=rect)
     style = appearance.static_style(appearance_pdf)
-    pdf_signer = signers.PdfSigner(meta, signer=_as_pyhanko(signer), stamp_style=style, new_field_spec=spec)
+    pdf_signer = signers.PdfSigner(meta, signer=_as_pyhanko(signer), stamp_style=style, new_field_spec=spec,
+                                   timestamper=timestamper)  # a timestamper: PAdES B-T (RFC 3161 token)
     try:
         out = pdf_signer.sign_pdf(writer)
+    except SigningError:  # already in Vietnamese, e.g. timestamps.TsaUnavailable
+        raise
     except Exception as exc:
         raise SigningError(f"Không ký được tệp: {exc}") from exc
     return out.getvalue()
@@ -216,15 +220,17 @@ def _sign_into(writer: IncrementalPdfFileWriter, signer: Signer | signers.Signer
 
 def sign_personal(pdf: bytes, signer: Signer | signers.Signer, *, box: Box, image_png: bytes | None, name: str,
                   signed_at_text: str, field_name: str = "KyCaNhan1", reason: str | None = "Phê duyệt văn bản",
-                  location: str | None = None) -> bytes:
+                  location: str | None = None, timestamper: TimeStamper | None = None) -> bytes:
     """The competent person's PAdES signature (ETSI.CAdES.detached), one incremental update, visible in
-    ``box``: the blue signature PNG if given, else a generated "Ký bởi / name / time" appearance."""
+    ``box``: the blue signature PNG if given, else a generated "Ký bởi / name / time" appearance. With a
+    ``timestamper`` (``timestamps.timestamper``) the signature carries an RFC 3161 timestamp, or the TSA's
+    failure raises ``timestamps.TsaUnavailable``; ``timestamps.TsaPolicy.sign`` applies the fallback policy."""
     page, rect = _rect(box)
     w, h = rect[2] - rect[0], rect[3] - rect[1]
     look = (appearance.image_pdf(image_png, w, h) if image_png
             else appearance.name_time_pdf(name, signed_at_text, w, h))
     return _sign_into(_writer(pdf), signer, field_name=field_name, page=page, rect=rect, appearance_pdf=look,
-                      name=name, reason=reason, location=location)
+                      name=name, reason=reason, location=location, timestamper=timestamper)
 
 
 def add_stamp_field(writer: IncrementalPdfFileWriter, field_name: str, box: Box, appearance_pdf: bytes,
@@ -260,27 +266,31 @@ def _add_number_and_date(writer: IncrementalPdfFileWriter, *, number_text: str, 
 
 
 def _seal_into(writer: IncrementalPdfFileWriter, seal_signer: Signer | signers.Signer, *, seal_png: bytes | None,
-               signer_box: Box, org_name: str, seal_size: float, field_prefix: str) -> bytes:
+               signer_box: Box, org_name: str, seal_size: float, field_prefix: str,
+               timestamper: TimeStamper | None = None) -> bytes:
     page, person_rect = _rect(signer_box)
     rect = appearance.seal_box(person_rect, seal_size)
     look = (appearance.image_pdf(seal_png, seal_size, seal_size) if seal_png
             else appearance.generated_seal_pdf(org_name, seal_size))
     return _sign_into(writer, seal_signer, field_name=f"{field_prefix}DauCoQuan", page=page, rect=rect,
-                      appearance_pdf=look, name=org_name, reason="Ban hành văn bản", location=None)
+                      appearance_pdf=look, name=org_name, reason="Ban hành văn bản", location=None,
+                      timestamper=timestamper)
 
 
 def issue(pdf: bytes, seal_signer: Signer | signers.Signer, *, number_text: str, date_text: str, number_box: Box,
           date_box: Box, seal_png: bytes | None, signer_box: Box, org_name: str,
-          seal_size: float = appearance.SEAL_SIZE, font_size: float = 13, field_prefix: str = "BanHanh") -> bytes:
+          seal_size: float = appearance.SEAL_SIZE, font_size: float = 13, field_prefix: str = "BanHanh",
+          timestamper: TimeStamper | None = None) -> bytes:
     """The clerk's step with a seal key the server can use (SPEC §6.4, §7.1): số và ký hiệu, the
     place-and-date line and the organisation seal, in ONE incremental update whose signature is the seal's,
     so the seal covers number and date. Number and date are appearances of empty read-only signature fields;
-    the seal's box has its right edge at x1 + w/3 of the person's box, vertically centred on it (SPEC §7.2)."""
+    the seal's box has its right edge at x1 + w/3 of the person's box, vertically centred on it (SPEC §7.2).
+    ``timestamper``: as in ``sign_personal`` (the seal signature's timestamp)."""
     writer = _writer(pdf)
     _add_number_and_date(writer, number_text=number_text, date_text=date_text, number_box=number_box,
                          date_box=date_box, font_size=font_size, field_prefix=field_prefix)
     return _seal_into(writer, seal_signer, seal_png=seal_png, signer_box=signer_box, org_name=org_name,
-                      seal_size=seal_size, field_prefix=field_prefix)
+                      seal_size=seal_size, field_prefix=field_prefix, timestamper=timestamper)
 
 
 def add_number_and_date(pdf: bytes, *, number_text: str, date_text: str, number_box: Box, date_box: Box,
@@ -296,7 +306,8 @@ def add_number_and_date(pdf: bytes, *, number_text: str, date_text: str, number_
 
 
 def sign_seal(pdf: bytes, seal_signer: Signer | signers.Signer, *, seal_png: bytes | None, signer_box: Box,
-              org_name: str, seal_size: float = appearance.SEAL_SIZE, field_prefix: str = "BanHanh") -> bytes:
-    """The organisation seal alone (after ``add_number_and_date``)."""
+              org_name: str, seal_size: float = appearance.SEAL_SIZE, field_prefix: str = "BanHanh",
+              timestamper: TimeStamper | None = None) -> bytes:
+    """The organisation seal alone (after ``add_number_and_date``); ``timestamper`` as in ``sign_personal``."""
     return _seal_into(_writer(pdf), seal_signer, seal_png=seal_png, signer_box=signer_box, org_name=org_name,
-                      seal_size=seal_size, field_prefix=field_prefix)
+                      seal_size=seal_size, field_prefix=field_prefix, timestamper=timestamper)

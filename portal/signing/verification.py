@@ -26,7 +26,7 @@ from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from portal.signing import revisions
+from portal.signing import revisions, timestamps
 from portal.signing.pki import CertId, cert_fingerprint, to_asn1
 
 VN_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -46,7 +46,8 @@ MODIFICATION_TEXT = {
 
 LABELS = [
     ("nguoi_ky", "Người ký"), ("to_chuc_cap", "Tổ chức cấp"), ("so_hieu_chung_thu", "Số hiệu chứng thư"),
-    ("thoi_gian_ky", "Thời gian ký"), ("thoi_han_chung_thu", "Thời hạn chứng thư"), ("toan_ven", "Toàn vẹn"),
+    ("thoi_gian_ky", "Thời gian ký"), ("dau_thoi_gian", timestamps.LABEL),
+    ("thoi_han_chung_thu", "Thời hạn chứng thư"), ("toan_ven", "Toàn vẹn"),
     ("hop_le_tai_thoi_diem_ky", "Hợp lệ tại thời điểm ký"), ("chuoi_tin_cay", "Chuỗi tin cậy"),
     ("pham_vi_ky", "Phạm vi ký"), ("them_sau_khi_ky", ADDED_LABEL), ("tinh_trang_thu_hoi", "Tình trạng thu hồi"),
     ("ket_luan", "Kết luận"),
@@ -115,6 +116,9 @@ class SignatureReport:
     problems: list[str] = field(default_factory=list)
     certificate_der: str | None = None  # base64, kept with the stored report (SPEC §7.5)
     them_sau_khi_ky: str = NO  # "Có dữ liệu được thêm sau khi ký: …" (issue 16.3)
+    dau_thoi_gian: str = timestamps.NONE  # the RFC 3161 timestamp: its time, its TSA, trusted or not (16.4)
+    timestamp_at: dt.datetime | None = None  # the token's time, when the signature carries one
+    timestamp_trusted: bool = False  # intact, valid and chained to a trusted (TSA) root
 
     @property
     def verdict(self) -> str:
@@ -128,6 +132,7 @@ class SignatureReport:
         data = asdict(self)
         data["signer"] = self.signer.to_dict() if self.signer else None
         data["signed_at"] = self.signed_at.isoformat() if self.signed_at else None
+        data["timestamp_at"] = self.timestamp_at.isoformat() if self.timestamp_at else None
         return data
 
 
@@ -206,9 +211,10 @@ def _report(embedded: EmbeddedPdfSignature, status: PdfSignatureStatus | None, e
     except Exception:  # a CMS blob without a usable signer certificate
         cert = None
     signed_at = None
+    tst = status.timestamp_validity if status is not None else None
+    stamped = timestamps.trusted(tst)  # only a trusted timestamp stands for the signing time
     if status is not None:
-        tst = getattr(status, "timestamp_validity", None)
-        signed_at = tst.timestamp if tst is not None and tst.valid and tst.intact else status.signer_reported_dt
+        signed_at = tst.timestamp if stamped else status.signer_reported_dt
     if signed_at is None:
         with contextlib.suppress(Exception):  # an unreadable /M simply stays unknown
             signed_at = embedded.self_reported_timestamp
@@ -234,9 +240,12 @@ def _report(embedded: EmbeddedPdfSignature, status: PdfSignatureStatus | None, e
         problems.append("Chứng thư không có hiệu lực tại thời điểm ký.")
     if not key_usage_ok:
         problems.append("Chứng thư không được phép dùng để ký số.")
+    if tst is not None and not stamped:
+        problems.append(timestamps.UNTRUSTED)
     if status is not None and not status.trusted and intact and valid:
         indic = status.trust_problem_indic
-        problems.append(f"Không xây dựng được chuỗi tin cậy ({indic.name if indic else 'không rõ'}).")
+        problems.append(timestamps.EXPIRED if indic and indic.name.startswith("OUT_OF_BOUNDS") else
+                        f"Không xây dựng được chuỗi tin cậy ({indic.name if indic else 'không rõ'}).")
 
     if not intact or not valid or docmdp_ok is False or revoked or valid_at is False or not key_usage_ok:
         verdict = INVALID
@@ -255,7 +264,9 @@ def _report(embedded: EmbeddedPdfSignature, status: PdfSignatureStatus | None, e
         nguoi_ky=_display(cert.subject) if cert else UNKNOWN,
         to_chuc_cap=_display(cert.issuer) if cert else UNKNOWN,
         so_hieu_chung_thu=format(cert.serial_number, "X") if cert else UNKNOWN,
-        thoi_gian_ky=_vn(signed_at) + ("" if status is None or status.timestamp_validity else " (do người ký khai)"),
+        thoi_gian_ky=_vn(signed_at) + ("" if status is None or stamped else " (do người ký khai)"),
+        dau_thoi_gian=timestamps.describe(tst), timestamp_at=tst.timestamp if tst is not None else None,
+        timestamp_trusted=stamped,
         thoi_han_chung_thu=(f"từ {_vn(cert.not_valid_before_utc)} đến {_vn(cert.not_valid_after_utc)}"
                             if cert else UNKNOWN),
         toan_ven=YES if intact else NO,
@@ -272,11 +283,25 @@ def _report(embedded: EmbeddedPdfSignature, status: PdfSignatureStatus | None, e
     )
 
 
-def _validate(embedded: EmbeddedPdfSignature, trust_roots, at) -> tuple[PdfSignatureStatus | None, str | None]:
+def _validate(embedded: EmbeddedPdfSignature, trust_roots, at,
+              tsa_roots=()) -> tuple[PdfSignatureStatus | None, str | None]:
+    """pyHanko's validation. A signature timestamp is validated at ``at`` (now) against the roots plus the TSA
+    roots; when it holds, the signer's certificate is checked at the timestamp's time, not at ``at``: that is
+    what keeps a timestamped signature valid after its certificate expired (PAdES B-T)."""
     try:
-        context = _validation_context(trust_roots, at, embedded.other_embedded_certs)
         usage = KeyUsageConstraints(key_usage=set(SIGNING_USAGE), match_all_key_usages=False)
-        return validate_pdf_signature(embedded, context, key_usage_settings=usage), None
+        ts_context = _validation_context([*trust_roots, *tsa_roots], at, embedded.other_embedded_certs)
+        stamped = timestamps.token_time(embedded.signer_info)  # not yet validated: checked just below
+        moment = stamped if stamped is not None and (at is None or stamped <= at) else at
+
+        def run(when):
+            context = _validation_context(trust_roots, when, embedded.other_embedded_certs)
+            return validate_pdf_signature(embedded, context, ts_context, key_usage_settings=usage)
+
+        status = run(moment)
+        if moment is not at and not timestamps.trusted(status.timestamp_validity):
+            status = run(at)  # an untrusted timestamp earns nothing: the certificate is checked at ``at``
+        return status, None
     except Exception as exc:  # malformed CMS, unsupported algorithm, broken xref...
         return None, f"Không kiểm tra được chữ ký: {exc}"
 
@@ -285,12 +310,13 @@ def _signatures(pdf: bytes) -> list[EmbeddedPdfSignature]:
     return list(PdfFileReader(BytesIO(pdf), strict=False).embedded_regular_signatures)
 
 
-def verify(pdf: bytes, trust_roots: list, *, at: dt.datetime | None = None) -> Report:
-    """One report per signature, in file order. ``trust_roots``: ``cryptography`` or asn1crypto certificates."""
+def verify(pdf: bytes, trust_roots: list, *, at: dt.datetime | None = None, tsa_roots=()) -> Report:
+    """One report per signature, in file order. ``trust_roots``: ``cryptography`` or asn1crypto certificates;
+    ``tsa_roots`` are trusted for signature timestamps only (``timestamps.TsaPolicy.roots``)."""
     reader = PdfFileReader(BytesIO(pdf), strict=False)
     reports = []
     for embedded in reader.embedded_regular_signatures:
-        status, error = _validate(embedded, trust_roots, at)
+        status, error = _validate(embedded, trust_roots, at, tsa_roots)
         reports.append(_report(embedded, status, error))
     added = _added(reader) if reports else []
     if added:
@@ -314,7 +340,7 @@ def _added(reader: PdfFileReader) -> list[str]:
 
 
 def check_signed_upload(frozen: bytes, upload: bytes, expected: CertId, trust_roots: list, *,
-                        at: dt.datetime | None = None) -> SignatureReport:
+                        at: dt.datetime | None = None, tsa_roots=()) -> SignatureReport:
     """SPEC §7.4 (a)–(f): accept a PDF signed outside the portal, or raise ``UploadRejected`` with the reason.
     (g), the one-time ticket, belongs to the caller's transaction."""
     if upload == frozen:
@@ -333,7 +359,7 @@ def check_signed_upload(frozen: bytes, upload: bytes, expected: CertId, trust_ro
     if len(new) > 1:
         raise _reject("several_signatures", n=len(new))
     embedded = new[0]
-    status, error = _validate(embedded, trust_roots, at)
+    status, error = _validate(embedded, trust_roots, at, tsa_roots)
     if status is None:
         raise _reject("unreadable_signature", detail=error)
     report = _report(embedded, status, None)
@@ -361,7 +387,7 @@ def check_signed_upload(frozen: bytes, upload: bytes, expected: CertId, trust_ro
     if problem:
         raise _reject("other_changes", detail=problem)
     for earlier in signatures[:old_count]:
-        earlier_status, _ = _validate(earlier, trust_roots, at)
+        earlier_status, _ = _validate(earlier, trust_roots, at, tsa_roots)
         if earlier_status is None or not earlier_status.intact or earlier_status.docmdp_ok is False:
             raise _reject("other_changes", detail=f"chữ ký trước đó ({earlier.field_name}) bị ảnh hưởng")
     return report
