@@ -187,6 +187,30 @@ def pki_init_demo() -> None:
                f"(khóa trong {current_app.config['PKI_DIR']}).")
 
 
+@pki_group.command("register", help="Đăng ký chứng thư số cho một người (--user) hoặc cơ quan (--org); khóa trên "
+                                     "HSM/thiết bị ký của máy chủ: --token và --key (nhãn).")
+@click.argument("certificate", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--user", "username", default="", help="Tên đăng nhập của người ký.")
+@click.option("--org", "organisation_id", type=click.IntRange(1, 2**31 - 1), default=None,
+              help="Mã số cơ quan (con dấu).")
+@click.option("--token", "token_label", default="", help="Nhãn thiết bị ký (token label) trên HSM.")
+@click.option("--key", "key_label", default="", help="Nhãn khóa (key label).")
+def pki_register(certificate: Path, username: str, organisation_id: int | None, token_label: str,
+                 key_label: str) -> None:
+    from portal.drafts import certificates
+
+    try:
+        row = certificates.register_by(None, certificate.read_bytes()[:65_537], username=username,
+                                       organisation_id=organisation_id,
+                                       backend=certificates.PKCS11 if token_label else certificates.EXTERNAL,
+                                       token_label=token_label, key_label=key_label)
+    except ValidationFailed as exc:
+        session.rollback()
+        raise click.ClickException("; ".join(exc.errors.values())) from exc
+    session.commit()
+    click.echo(f"Đã đăng ký chứng thư số {row.serial} ({certificates.BACKEND_LABELS[row.backend]}).")
+
+
 @cli.command("bench-seed", help="Tạo dữ liệu lớn để đo hiệu năng (COPY trên PostgreSQL); in thời gian nạp.")
 @click.option("--documents", type=click.IntRange(1), default=10_000, show_default=True,
               help="Số văn bản (20 % văn bản đi kèm dự thảo, còn lại văn bản đến).")

@@ -95,7 +95,7 @@ def fake_signatures(monkeypatch):
             raise ValidationFailed({"upload": "Tệp tải lên không phải bản trình ký có chữ ký của bạn."})
         return {"signer": signer.full_name}
 
-    monkeypatch.setattr(signatures, "sign_personal_for", lambda signer, pdf, at: pdf + b"%ky-so\n", raising=False)
+    monkeypatch.setattr(signatures, "sign_personal_for", lambda signer, pdf, at, pin=None: pdf + b"%ky-so\n", raising=False)
     monkeypatch.setattr(signatures, "seal_for",
                         lambda org: lambda pdf, number, day: pdf + f"%dong-dau {number}\n".encode(), raising=False)
     monkeypatch.setattr(signatures, "check_upload_for", check_upload_for, raising=False)

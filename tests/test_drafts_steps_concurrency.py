@@ -68,7 +68,7 @@ def _fake_signatures(mp: pytest.MonkeyPatch) -> None:
             raise ValidationFailed({"upload": "Tệp tải lên không phải bản trình ký có chữ ký của bạn."})
         return {"signer": signer.full_name}
 
-    mp.setattr(signatures, "sign_personal_for", lambda signer, pdf, at: pdf + b"%ky-so\n")
+    mp.setattr(signatures, "sign_personal_for", lambda signer, pdf, at, pin=None: pdf + b"%ky-so\n")
     mp.setattr(signatures, "seal_for", lambda org: lambda pdf, number, day: pdf + f"%dong-dau {number}\n".encode())
     mp.setattr(signatures, "check_upload_for", check_upload_for)
 

@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import AnyOf, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -116,3 +117,17 @@ class PeopleFilterForm(FlaskForm):
     status = SelectField(_l("Trạng thái"), validate_choice=False,
                          choices=[SelectChoice("", "Mọi trạng thái"),
                                   *(SelectChoice(s.value, s.label) for s in UserStatus)])
+
+
+class CertificateForm(FlaskForm):
+    """Quản trị → Chứng thư số: the rules live in ``drafts.certificates.register_by``."""
+
+    certificate = FileField(_l("Tệp chứng thư số (.cer, .crt, .pem)"),
+                            render_kw={"accept": ".cer,.crt,.pem,.der,application/pkix-cert"})
+    username = StringField(_l("Của người dùng (tên đăng nhập)"), render_kw={"maxlength": 100})
+    organisation_id = SelectField(_l("Hoặc của cơ quan (con dấu)"), validate_choice=False)
+    backend = SelectField(_l("Khóa ký ở đâu"), validate_choice=False, choices=[
+        SelectChoice("external", "Thiết bị ký số riêng (USB token) trên máy người ký"),
+        SelectChoice("pkcs11", "HSM/thiết bị ký của máy chủ (PKCS#11)")])
+    token_label = StringField(_l("Nhãn thiết bị ký (token label)"), render_kw={"maxlength": 100})
+    key_label = StringField(_l("Nhãn khóa (key label)"), render_kw={"maxlength": 100})

@@ -215,7 +215,7 @@ class IncomingDocument(_DocumentFields, Base):
     # the list's sort key: urgent first (Hỏa tốc 3 … Thường 0), then newest; kept as one column so
     # keyset pagination walks one index (SPEC §16)
     sort_key: Mapped[str] = mapped_column(String(40), default="")
-    signature_verdict: Mapped[str | None] = mapped_column(String(20))  # of the main file, shown in lists
+    signature_verdict: Mapped[str | None] = mapped_column(String(40))  # of the main file, shown in lists
 
     organisation: Mapped[Organisation] = relationship(foreign_keys=[organisation_id])
 

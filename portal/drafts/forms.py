@@ -161,6 +161,9 @@ class LeaderForm(FlaskForm):
 
 class SignForm(FlaskForm):
     password = PasswordField(_l("Nhập lại mật khẩu để ký"), render_kw={"autocomplete": "current-password"})
+    # a key in the province's HSM whose PIN configuration does not hold (remote signing)
+    pin = PasswordField(_l("Mã PIN thiết bị ký"), render_kw={"autocomplete": "off", "maxlength": 64,
+                                                            "inputmode": "numeric"})
 
 
 class ExternalSignForm(FlaskForm):

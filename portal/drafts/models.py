@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, UTCDateTime, str_enum, utcnow
@@ -232,6 +232,12 @@ class SigningCertificate(Base):
     spki_sha256: Mapped[str] = mapped_column(String(64))
     not_after: Mapped[datetime] = mapped_column(UTCDateTime)
     key_name: Mapped[str | None] = mapped_column(String(100))  # the development PKI's key file, if any
+    # where the key is (issue 16): "dev" key files, "pkcs11" token/HSM by label, "external" the
+    # person's own token on their PC (download, sign, upload)
+    backend: Mapped[str] = mapped_column(String(10), default="external", server_default="external")
+    token_label: Mapped[str | None] = mapped_column(String(100))
+    key_label: Mapped[str | None] = mapped_column(String(100))
+    certificate_der: Mapped[bytes | None] = mapped_column(LargeBinary)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

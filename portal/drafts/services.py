@@ -57,7 +57,14 @@ from portal.drafts.permissions import (
     visible_clause,
 )
 from portal.drafts.recall import STATUS_LABELS, RecipientStatus, recall, recipient_statuses, record_recall_answer
-from portal.drafts.signing_steps import accept_external, frozen_pdf, refuse_issue, sign, sign_with_key
+from portal.drafts.signing_steps import (
+    accept_external,
+    frozen_pdf,
+    refuse_issue,
+    sign,
+    sign_with_key,
+    signing_key_of,
+)
 from portal.drafts.workflow import FLOW, allowed
 
 __all__ = [
@@ -68,5 +75,6 @@ __all__ = [
     "forward_signing", "frozen_pdf", "get_visible", "history", "identifier", "is_clerk", "is_format_checker",
     "issue", "may_close", "my_open_invites", "notation", "org_id", "outgoing_books", "recall", "recipient_statuses",
     "recipients_of", "record_recall_answer", "refuse_issue", "send_back", "set_recipients", "sha256_of", "sign",
-    "sign_with_key", "start_follow_up", "submit", "unit_head_of", "update_details", "versions", "visible_clause",
+    "sign_with_key", "signing_key_of", "start_follow_up", "submit", "unit_head_of", "update_details", "versions",
+    "visible_clause",
 ]

@@ -24,11 +24,12 @@ from sqlalchemy import select
 from portal import audit, storage
 from portal.auth.models import User
 from portal.db import session
+from portal.drafts import certificates
 from portal.drafts.models import SignatureImage, SigningCertificate
 from portal.errors import ValidationFailed
 from portal.orgs import province
 from portal.orgs.models import Organisation
-from portal.signing import checks, pdfsign, pki, verification
+from portal.signing import checks, hsm, pdfsign, pki, verification
 from portal.timeutil import format_datetime
 
 REPORT_VERSION = 1
@@ -38,19 +39,11 @@ def _config() -> Any:
     return current_app.config
 
 
-def dev_pki_enabled() -> bool:
-    return bool(_config().get("SIGNING_DEV_PKI"))
-
-
-def pki_dir() -> Path:
-    return Path(_config()["PKI_DIR"])
-
-
-def _passphrase() -> bytes:
-    value = _config().get("PKI_PASSPHRASE") or ""
-    if not value:
-        raise ValidationFailed({"password": "Chưa cấu hình PORTAL_PKI_PASSPHRASE cho bộ khóa thử nghiệm."})
-    return str(value).encode()
+dev_pki_enabled = certificates.dev_pki_enabled
+pki_dir = certificates.pki_dir
+_passphrase = certificates.passphrase
+register = certificates.register
+_cert_id = certificates.cert_id
 
 
 def trust_roots() -> list[x509.Certificate]:
@@ -71,10 +64,7 @@ def trust_roots() -> list[x509.Certificate]:
 
 
 def _certificate(*, user_id: int | None = None, organisation_id: int | None = None) -> SigningCertificate | None:
-    stmt = select(SigningCertificate).where(SigningCertificate.active.is_(True))
-    stmt = stmt.where(SigningCertificate.user_id == user_id) if user_id is not None else \
-        stmt.where(SigningCertificate.organisation_id == organisation_id)
-    return session.execute(stmt.order_by(SigningCertificate.id.desc())).scalars().first()
+    return certificates.active(user_id=user_id, organisation_id=organisation_id)
 
 
 def _image(*, user_id: int | None = None, organisation_id: int | None = None) -> bytes | None:
@@ -83,43 +73,6 @@ def _image(*, user_id: int | None = None, organisation_id: int | None = None) ->
         stmt.where(SignatureImage.organisation_id == organisation_id)
     row = session.execute(stmt).scalars().first()
     return storage.read(row.sha256) if row else None
-
-
-def register(cert: x509.Certificate, *, user: User | None = None, organisation: Organisation | None = None,
-             key_name: str | None = None) -> SigningCertificate:
-    """Register a certificate to a person or an organisation, matched later on issuer, serial and
-    public key, never on names."""
-    ident = pki.cert_fingerprint(cert)
-    serial = format(ident.serial, "X")
-    row = session.execute(select(SigningCertificate).where(SigningCertificate.issuer == ident.issuer,
-                                                           SigningCertificate.serial == serial)).scalars().first()
-    if row is None:
-        row = SigningCertificate(issuer=ident.issuer, serial=serial)
-        session.add(row)
-    row.user_id = user.id if user else None
-    row.organisation_id = organisation.id if organisation else None
-    row.subject = cert.subject.rfc4514_string()[:500]
-    row.spki_sha256 = ident.spki_sha256
-    row.not_after = cert.not_valid_after_utc
-    row.key_name = key_name
-    row.active = True
-    session.flush()
-    return row
-
-
-def _cert_id(row: SigningCertificate) -> pki.CertId:
-    return pki.CertId(issuer=row.issuer, serial=int(row.serial, 16), spki_sha256=row.spki_sha256)
-
-
-def _key_signer(row: SigningCertificate | None, whose: str) -> pdfsign.KeyFileSigner:
-    if row is None or not row.key_name or not dev_pki_enabled():
-        raise ValidationFailed({"password": f"{whose} chưa có khóa ký trên máy chủ. Hãy tải bản PDF, ký bằng thiết bị "
-                                            "ký số (token) của mình rồi tải lên."})
-    signer = pdfsign.KeyFileSigner(pki_dir(), row.key_name, _passphrase())
-    # issue 16.2: the certificate is checked before the key signs anything
-    actor = session.get(User, row.user_id) if row.user_id is not None else None
-    return _check_key(signer, "password" if row.user_id is not None else "seal", actor=actor,
-                      organisation_id=row.organisation_id)
 
 
 def crls() -> list:
@@ -149,15 +102,24 @@ def check_certificate(cert: Any, field_name: str, *, actor: User | None = None, 
     return result
 
 
-def _check_key(signer: pdfsign.Signer, field_name: str, *, actor: User | None = None,
-               organisation_id: int | None = None) -> pdfsign.Signer:
-    """The certificate of a server-side key (any backend) checked before it signs."""
+def _key_signer(row: SigningCertificate | None, whose: str, *, pin: str | None = None) -> pdfsign.Signer:
+    """The registered key (development key files or PKCS#11), its certificate checked before it signs
+    (issue 16.2). A PKCS#11 session opened for the check is closed again; signing reopens it."""
+    field_name = "password" if row is None or row.user_id is not None else "seal"
+    signer = certificates.server_signer(row, whose, field_name, pin=pin)
+    assert row is not None
+    actor = session.get(User, row.user_id) if row.user_id is not None else None
     try:
-        cert, others = checks.signer_certificate(signer.pyhanko_signer())
-    except checks.CertificateRefused as exc:
-        raise ValidationFailed({field_name: str(exc)}) from exc
-    check_certificate(cert, field_name, actor=actor, intermediates=others, organisation_id=organisation_id)
+        cert, others = certificates.signer_certificate(signer, field_name)
+        check_certificate(cert, field_name, actor=actor, intermediates=others, organisation_id=row.organisation_id)
+    finally:
+        certificates.close_signer(signer)
     return signer
+
+
+def _signing_error(field_name: str, exc: Exception) -> ValidationFailed:
+    return ValidationFailed({field_name: str(exc) if isinstance(exc, hsm.Pkcs11Error)
+                             else f"Không ký được văn bản: {exc}"})
 
 
 def verified(pdf: bytes, field_name: str) -> bytes:
@@ -171,17 +133,19 @@ def verified(pdf: bytes, field_name: str) -> bytes:
     return pdf
 
 
-def sign_personal_for(user: User, frozen: bytes, at: datetime) -> bytes:
+def sign_personal_for(user: User, frozen: bytes, at: datetime, *, pin: str | None = None) -> bytes:
     """The signer's PAdES signature on the frozen PDF, with their blue signature image centred in
     the signer block (or a generated appearance with name and time). The certificate is checked first
-    and the signed PDF validated after."""
-    signer = _key_signer(_certificate(user_id=user.id), "Bạn")
+    and the signed PDF validated after. ``pin``: a PKCS#11 key's PIN entered by the person."""
+    signer = _key_signer(_certificate(user_id=user.id), "Bạn", pin=pin)
     try:
         signed = pdfsign.sign_personal(frozen, signer, box=pdfsign.default_signer_box(frozen),
                                        image_png=_image(user_id=user.id), name=user.full_name,
                                        signed_at_text=format_datetime(at))
-    except pdfsign.SigningError as exc:
-        raise ValidationFailed({"password": f"Không ký được văn bản: {exc}"}) from exc
+    except (pdfsign.SigningError, hsm.Pkcs11Error) as exc:
+        raise _signing_error("password", exc) from exc
+    finally:
+        certificates.close_signer(signer)
     return verified(signed, "password")
 
 
@@ -198,9 +162,14 @@ def seal_for(org: Organisation) -> Callable[[bytes, str, date], bytes]:
 
     def seal(pdf: bytes, number_text: str, issued_on: date) -> bytes:
         number_box, date_box = pdfsign.default_issue_boxes(pdf)
-        sealed = pdfsign.issue(pdf, signer, number_text=number_text, date_text=date_line(place, issued_on),
-                               number_box=number_box, date_box=date_box, seal_png=seal_png,
-                               signer_box=pdfsign.default_signer_box(pdf), org_name=org.name)
+        try:
+            sealed = pdfsign.issue(pdf, signer, number_text=number_text, date_text=date_line(place, issued_on),
+                                   number_box=number_box, date_box=date_box, seal_png=seal_png,
+                                   signer_box=pdfsign.default_signer_box(pdf), org_name=org.name)
+        except (pdfsign.SigningError, hsm.Pkcs11Error) as exc:
+            raise _signing_error("seal", exc) from exc
+        finally:
+            certificates.close_signer(signer)
         return verified(sealed, "seal")  # the issued PDF must validate, else the issuance rolls back
 
     return seal

@@ -34,17 +34,18 @@ def sign(signer: User, draft: Draft, password_ok: bool, signed: bytes, *, extern
           f"Ký bởi {signer.full_name}, SHA-256 {stored.sha256[:16]}…")
 
 
-def sign_with_key(signer: User, draft: Draft, password: str, client: object) -> bool:
-    """Ký số with the signer's registered key (development PKI, or a server-side token): the
-    password is re-entered first. Returns False, having counted and audited the failure, when
-    the password is wrong (the caller answers 422 and keeps the transaction)."""
+def sign_with_key(signer: User, draft: Draft, password: str, client: object, *, pin: str | None = None) -> bool:
+    """Ký số with the signer's registered key (development PKI, or a key in the province's HSM: ``pin`` is
+    its PIN when configuration does not hold it): the password is re-entered first. Returns False, having
+    counted and audited the failure, when the password is wrong (the caller answers 422 and keeps the
+    transaction)."""
     from portal.auth import services as auth
     from portal.drafts import signatures
 
     frozen = frozen_pdf(signer, draft)
     if not auth.confirm_password(signer, password, client, "sign"):  # type: ignore[arg-type]
         return False
-    signed = signatures.sign_personal_for(signer, frozen, common.now())
+    signed = signatures.sign_personal_for(signer, frozen, common.now(), pin=pin)
     sign(signer, draft, True, signed)
     return True
 
@@ -64,6 +65,13 @@ def accept_external(signer: User, draft: Draft, upload: bytes, password: str, cl
     audit.record(signer, "drafts.external_signature_accepted", object_type="drafts", object_id=draft.id,
                  organisation_id=draft.organisation_id, details={"signer": report.get("signer", "")})
     return True
+
+
+def signing_key_of(user: User) -> object:
+    """What the signing form says about the person's key (where it is, whether a PIN is asked)."""
+    from portal.drafts import certificates
+
+    return certificates.key_info(certificates.active(user_id=user.id))
 
 
 def refuse_issue(clerk: User, draft: Draft, reason: str) -> None:

@@ -154,6 +154,7 @@ def _page(draft: Draft, status: int = 200, *, step: str | None = None, form: Fla
         outgoing=out, statuses=services.recipient_statuses(draft) if out else [],
         urgency_label=Urgency(int(draft.urgency or 0)).label, methods=OUTSIDE_METHODS,
         checklist=services.FORMAT_CHECKLIST, ticked=(draft.format_checklist or "").split(","),
+        sign_key=services.signing_key_of(current_user) if "sign" in forms else None,
         breadcrumbs=_crumbs((_title(draft, out), url_for("drafts.draft", draft_id=draft.id))), **context)
 
 
@@ -384,7 +385,8 @@ def forward(draft_id: int):
 @login_required
 def sign(draft_id: int):
     return _act(draft_id, "sign", lambda d, f: services.sign_with_key(
-        current_user, d, f.password.data or "", _client()), "Đã ký số văn bản; chuyển văn thư phát hành.")
+        current_user, d, f.password.data or "", _client(), pin=f.pin.data or None),  # type: ignore[attr-defined]
+        "Đã ký số văn bản; chuyển văn thư phát hành.")
 
 
 @bp.post("/<id:draft_id>/ky-ngoai")

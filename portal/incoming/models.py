@@ -75,7 +75,7 @@ class IncomingFile(Base):
     view_count: Mapped[int] = mapped_column(Integer, default=0)
     download_count: Mapped[int] = mapped_column(Integer, default=0)
     # signatures checked at arrival (SPEC §7.5): "Hợp lệ" / "Không hợp lệ" / "Chưa xác định", "" = unsigned
-    signature_verdict: Mapped[str | None] = mapped_column(String(20))
+    signature_verdict: Mapped[str | None] = mapped_column(String(40))
     signature_report: Mapped[str | None] = mapped_column(Text)
 
 
