@@ -266,7 +266,7 @@ def test_received_document_with_hidden_revision_shows_the_warning(signed: dict, 
     form = form[:form.index("</form>")]
     assert HEADING in form  # the warning beside the return form
     assert f"{ADDED_LABEL}</dt>" in body
-    assert "Chữ ký số của văn bản: Bị thêm sau khi ký." in body
+    assert "Chữ ký số của văn bản: Có dữ liệu được thêm sau khi ký." in body
 
 
 def test_received_clean_document_has_no_warning(signed: dict, db, factory, receiving) -> None:

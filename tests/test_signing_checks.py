@@ -204,7 +204,7 @@ def test_a_produced_pdf_that_does_not_validate_rolls_the_step_back(db, w, pki_di
     draft = new_draft(w, draft_pdf)
     to_signing(w, draft)
     before = state(w, draft)
-    monkeypatch.setattr(verification, "verify", lambda pdf, roots, at=None: verification.Report([]))
+    monkeypatch.setattr(verification, "verify", lambda pdf, roots, at=None, tsa_roots=(): verification.Report([]))
     with pytest.raises(ValidationFailed) as caught:
         services.sign_with_key(w.p["leader"], draft, PASSWORD, CLIENT)
     assert "không kiểm tra được là hợp lệ" in caught.value.errors["password"]
@@ -218,7 +218,7 @@ def test_an_issued_pdf_that_does_not_validate_uses_no_number(db, w, pki_dir, dra
     assert services.sign_with_key(w.p["leader"], draft, PASSWORD, CLIENT)
     db.commit()  # the request before: the draft is signed
     before = state(w, draft)
-    monkeypatch.setattr(verification, "verify", lambda pdf, roots, at=None: verification.Report([]))
+    monkeypatch.setattr(verification, "verify", lambda pdf, roots, at=None, tsa_roots=(): verification.Report([]))
     with pytest.raises(ValidationFailed) as caught:
         services.issue(w.p["clerk"], draft, None)
     assert "không kiểm tra được là hợp lệ" in caught.value.errors["seal"]

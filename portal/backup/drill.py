@@ -107,6 +107,7 @@ def _signatures(db: Session) -> Check:
 
     title = "Chữ ký số trên văn bản đã phát hành"
     roots = signatures.trust_roots()
+    tsa_roots = signatures.tsa().roots
     if not roots:
         return Check(title, True, ["Chưa cấu hình gốc tin cậy (PORTAL_SIGNING_TRUST_ROOTS hoặc bộ khóa thử "
                                    "nghiệm PORTAL_SIGNING_DEV_PKI): không kiểm tra chữ ký."], skipped=True)
@@ -116,7 +117,7 @@ def _signatures(db: Session) -> Check:
     bad: list[str] = []
     for sha in shas:
         try:
-            report = verification.verify(storage.read(sha), roots)
+            report = verification.verify(storage.read(sha), roots, tsa_roots=tsa_roots)
         except storage.IntegrityError as exc:
             bad.append(str(exc))
             continue

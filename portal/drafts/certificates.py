@@ -227,7 +227,8 @@ def register_by(actor: User | None, data: bytes, *, username: str = "", organisa
         _check_token_key(cert, token_label, key_label)
     row = register(cert, user=user, organisation=organisation, backend=backend,
                    token_label=token_label or None, key_label=key_label or None)
-    audit.record(actor, "signing.certificate_registered", actor_name=None if actor else "quản trị máy chủ", object_type="signing_certificates", object_id=row.id,
+    audit.record(actor, "signing.certificate_registered", actor_name=None if actor else "quản trị máy chủ",
+                 object_type="signing_certificates", object_id=row.id,
                  organisation_id=organisation.id if organisation else (user.organisation.id if user and
                                                                         user.organisation else None),
                  details={"subject": row.subject[:200], "serial": row.serial, "backend": backend,

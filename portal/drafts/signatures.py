@@ -29,7 +29,7 @@ from portal.drafts.models import SignatureImage, SigningCertificate
 from portal.errors import ValidationFailed
 from portal.orgs import province
 from portal.orgs.models import Organisation
-from portal.signing import checks, hsm, pdfsign, pki, verification
+from portal.signing import checks, hsm, pdfsign, pki, timestamps, verification
 from portal.timeutil import format_datetime
 
 REPORT_VERSION = 1
@@ -117,6 +117,21 @@ def _key_signer(row: SigningCertificate | None, whose: str, *, pin: str | None =
     return signer
 
 
+def tsa() -> timestamps.TsaPolicy:
+    """Timestamps (issue 16.4): PORTAL_TSA_URL, whether signing stops when it fails, the TSA's roots."""
+    return timestamps.from_config(_config())
+
+
+def _stamped(result: timestamps.Stamped, actor: User | None, organisation_id: int | None) -> bytes:
+    """The signed bytes; a TSA that failed while the setting lets signing go on is recorded (the signature's
+    report then says it has no timestamp)."""
+    if result.warning:
+        audit.record(actor, "signing.timestamp_missing", organisation_id=organisation_id,
+                     actor_name=None if actor else "hệ thống",
+                     details={"warning": result.warning[:500], "code": result.code})
+    return result.pdf
+
+
 def _signing_error(field_name: str, exc: Exception) -> ValidationFailed:
     return ValidationFailed({field_name: str(exc) if isinstance(exc, hsm.Pkcs11Error)
                              else f"Không ký được văn bản: {exc}"})
@@ -125,7 +140,7 @@ def _signing_error(field_name: str, exc: Exception) -> ValidationFailed:
 def verified(pdf: bytes, field_name: str) -> bytes:
     """After signing or sealing: the produced PDF must validate, else the step rolls back (the caller's
     transaction: nothing was changed yet when this raises)."""
-    report = verification.verify(pdf, trust_roots())
+    report = verification.verify(pdf, trust_roots(), tsa_roots=tsa().roots)
     if not report.signatures or report.verdict != verification.VALID:
         problems = "; ".join(p for s in report.signatures for p in s.problems) or report.verdict
         raise ValidationFailed({field_name: f"Tệp sau khi ký không kiểm tra được là hợp lệ ({problems}); "
@@ -139,9 +154,10 @@ def sign_personal_for(user: User, frozen: bytes, at: datetime, *, pin: str | Non
     and the signed PDF validated after. ``pin``: a PKCS#11 key's PIN entered by the person."""
     signer = _key_signer(_certificate(user_id=user.id), "Bạn", pin=pin)
     try:
-        signed = pdfsign.sign_personal(frozen, signer, box=pdfsign.default_signer_box(frozen),
-                                       image_png=_image(user_id=user.id), name=user.full_name,
-                                       signed_at_text=format_datetime(at))
+        signed = _stamped(tsa().sign(pdfsign.sign_personal, frozen, signer, box=pdfsign.default_signer_box(frozen),
+                                     image_png=_image(user_id=user.id), name=user.full_name,
+                                     signed_at_text=format_datetime(at)), user,
+                          user.organisation.id if user.organisation else None)
     except (pdfsign.SigningError, hsm.Pkcs11Error) as exc:
         raise _signing_error("password", exc) from exc
     finally:
@@ -163,9 +179,11 @@ def seal_for(org: Organisation) -> Callable[[bytes, str, date], bytes]:
     def seal(pdf: bytes, number_text: str, issued_on: date) -> bytes:
         number_box, date_box = pdfsign.default_issue_boxes(pdf)
         try:
-            sealed = pdfsign.issue(pdf, signer, number_text=number_text, date_text=date_line(place, issued_on),
-                                   number_box=number_box, date_box=date_box, seal_png=seal_png,
-                                   signer_box=pdfsign.default_signer_box(pdf), org_name=org.name)
+            sealed = _stamped(tsa().sign(pdfsign.issue, pdf, signer, number_text=number_text,
+                                         date_text=date_line(place, issued_on), number_box=number_box,
+                                         date_box=date_box, seal_png=seal_png,
+                                         signer_box=pdfsign.default_signer_box(pdf), org_name=org.name),
+                              None, org.id)
         except (pdfsign.SigningError, hsm.Pkcs11Error) as exc:
             raise _signing_error("seal", exc) from exc
         finally:
@@ -190,7 +208,8 @@ def check_upload_for(user: User, frozen: bytes, upload: bytes) -> dict[str, Any]
     last: verification.UploadRejected | None = None
     for row in rows:
         try:
-            report = verification.check_signed_upload(frozen, upload, _cert_id(row), trust_roots())
+            report = verification.check_signed_upload(frozen, upload, _cert_id(row), trust_roots(),
+                                                      tsa_roots=tsa().roots)
         except verification.UploadRejected as exc:
             last = exc
             if exc.code != "not_registered":
@@ -204,7 +223,7 @@ def check_upload_for(user: User, frozen: bytes, upload: bytes) -> dict[str, Any]
 
 def report_json(pdf: bytes) -> tuple[str, str]:
     """(verdict, JSON) of the signatures of a received PDF (SPEC §7.5); no signature → ("", "")."""
-    report = verification.verify(pdf, trust_roots())
+    report = verification.verify(pdf, trust_roots(), tsa_roots=tsa().roots)
     if not report.signatures:
         return "", ""
     return report.verdict, json.dumps({"v": REPORT_VERSION, **report.to_dict()}, ensure_ascii=False)

@@ -31,7 +31,7 @@ from portal.signing.pki import CertId, cert_fingerprint, to_asn1
 
 VN_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 VALID, INVALID, INDETERMINATE = "Hợp lệ", "Không hợp lệ", "Chưa xác định"
-ADDED = "Bị thêm sau khi ký"  # data appended after the last signature that is not signature data (≤ 20 chars)
+ADDED = "Có dữ liệu được thêm sau khi ký"  # data appended after the last signature that is not signature data
 ADDED_LABEL = "Dữ liệu thêm sau khi ký"
 YES, NO, UNKNOWN = "Có", "Không", "Chưa xác định"
 SIGNING_USAGE = frozenset({"digital_signature", "non_repudiation"})
