@@ -162,7 +162,7 @@ def _vietnamese_date(_ctx: click.Context, _param: click.Parameter, value: str | 
 @click.option("--ngay", "day", metavar="dd/mm/yyyy", callback=_vietnamese_date,
               help="Tính như vào ngày này (mặc định: hôm nay, giờ Việt Nam).")
 def remind(day: date | None) -> None:
-    from portal.jobs.periodic import send_reminders  # also the queue's daily task
+    from portal.incoming.tasks import send_reminders  # also the queue's daily task
 
     sent = send_reminders(day)
     click.echo(f"Đã gửi {sent} nhắc việc." if sent else "Không có nhắc việc mới.")
@@ -231,3 +231,17 @@ def bench_seed(documents: int, organisations: int, force: bool) -> None:
                "dòng/giây); " + ", ".join(f"{k} {v}" for k, v in report.timings.items()))
     click.echo(f"Đăng nhập: {report.clerk} (văn thư của cơ quan lớn nhất) hoặc bất kỳ tài khoản đã tạo, "
                f"mật khẩu chung “{benchseed.PASSWORD}”.")
+
+
+@cli.command("outbox-drain", help="Gửi các thư đang chờ trong hộp thư đi (tác vụ định kỳ chạy mỗi phút).")
+def outbox_drain() -> None:
+    from portal.outbox.drain import drain_once
+
+    click.echo(drain_once().message())
+
+
+@cli.command("password-expiry-notices", help="Xếp thư báo mật khẩu sắp hết hạn (mỗi người một thư mỗi kỳ hạn).")
+def password_expiry_notices() -> None:
+    from portal.outbox.tasks import daily_expiry_notices
+
+    click.echo(f"Đã xếp {daily_expiry_notices()} thư báo mật khẩu sắp hết hạn.")

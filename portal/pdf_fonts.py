@@ -9,12 +9,13 @@ shipped in ``static/fonts`` and ReportLab embeds the glyphs used (a subset) in e
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from reportlab.lib.fonts import addMapping
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
-from portal.config import ROOT
+ROOT = Path(__file__).resolve().parent.parent  # the repository (as portal.config.ROOT; no import of the app's settings)
 
 FONT_DIR = ROOT / "static" / "fonts"
 

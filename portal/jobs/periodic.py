@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 
 from flask import current_app
 
@@ -41,14 +40,6 @@ def periodic(name: str, function: Callable[[], object], **cron: str) -> Callable
         raise ValueError(f"periodic task {name!r} is registered twice")
     PERIODIC.append(Periodic(name, function, cron))
     return function
-
-
-def send_reminders(day: date | None = None) -> int:
-    from portal.incoming import services as incoming
-
-    sent = incoming.send_due_reminders(day)
-    session.commit()
-    return sent
 
 
 def verify_audit() -> audit.VerifyResult:
@@ -82,7 +73,6 @@ def clean_storage() -> int:
     return len(storage.clean_tmp(24 * 3600))
 
 
-periodic("remind", send_reminders, hour="6", minute="0")
 periodic("audit-verify", verify_audit, hour="2", minute="0")
 periodic("audit-anchor", audit.anchor_daily, hour="2", minute="15")  # the head, outside the database (SPEC §13.5)
 periodic("storage-verify", verify_storage, hour="2", minute="30")
