@@ -12,11 +12,15 @@ from flask import current_app
 from portal import audit, migrate, storage
 from portal.db import session
 from portal.errors import ValidationFailed
+from portal.exchange.cli import exchange_cli
 
 
 @click.group("portal", help="Lệnh quản trị cổng QLVB&ĐH.")
 def cli() -> None:
     pass
+
+
+cli.add_command(exchange_cli)  # portal exchange …: the feature's own group (portal/exchange/cli.py)
 
 
 @cli.command("db-upgrade", help="Áp dụng các bản chuyển đổi cơ sở dữ liệu (alembic upgrade head).")
@@ -175,7 +179,7 @@ def pki_group() -> None:
 
 @pki_group.command("init-demo", help="Tạo bộ khóa THỬ NGHIỆM: CA, chứng thư cho lãnh đạo và con dấu số cho cơ quan.")
 def pki_init_demo() -> None:
-    from portal.drafts import signatures
+    from portal.signatures import service as signatures
 
     try:
         people, seals = signatures.init_demo_pki()
@@ -197,7 +201,7 @@ def pki_init_demo() -> None:
 @click.option("--key", "key_label", default="", help="Nhãn khóa (key label).")
 def pki_register(certificate: Path, username: str, organisation_id: int | None, token_label: str,
                  key_label: str) -> None:
-    from portal.drafts import certificates
+    from portal.signatures import certificates
 
     try:
         row = certificates.register_by(None, certificate.read_bytes()[:65_537], username=username,

@@ -18,9 +18,8 @@ from portal.drafts.models import (
     DraftEvent,
     DraftVersion,
     Recipient,
-    SignatureImage,
-    SigningCertificate,
 )
+from portal.exchange.models import ExternalAgency
 from portal.incoming.models import Assignment, IncomingEvent, IncomingFile, Reminder
 from portal.jobs.models import Job
 from portal.once import FormToken
@@ -28,6 +27,7 @@ from portal.orgs.models import Organisation
 from portal.outbox.models import OutboxMessage
 from portal.registers.models import ReportJob
 from portal.schedules.models import Calendar, Entry, FeedToken, Week
+from portal.signatures.models import SignatureImage, SigningCertificate
 from portal.storage import StoredFile
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "DraftEvent",
     "DraftVersion",
     "Entry",
+    "ExternalAgency",
     "FeedToken",
     "FormToken",
     "IncomingDocument",

@@ -30,9 +30,9 @@ from portal.backup import BackupError, database, restore
 from portal.db import session as db_session
 from portal.documents.models import DocumentType, IncomingDocument, OutgoingDocument, Urgency
 from portal.drafts import services as drafts
-from portal.drafts import signatures
 from portal.drafts.models import Draft
 from portal.incoming import services as incoming
+from portal.signatures import service as signatures
 from portal.timeutil import local_today
 from tests import concurrency
 from tests.conftest import PASSWORD, TEST_SETTINGS, Factory

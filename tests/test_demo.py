@@ -28,10 +28,10 @@ from portal.documents.models import (
     RegisterCounter,
     Urgency,
 )
-from portal.drafts import signatures
 from portal.errors import ValidationFailed
 from portal.orgs import services as orgs
 from portal.orgs.models import Organisation, OrgKind
+from portal.signatures import service as signatures
 from portal.signing import pdfsign
 from portal.text import fold
 from portal.timeutil import local_year

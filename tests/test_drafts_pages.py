@@ -4,7 +4,7 @@ organisation, with the services' real checks. At each step the wrong person is r
 bad input is a 422 with the Vietnamese message at the field, anyone outside gets 404 on every
 URL of the draft, issuing twice takes one number, and every file view is audited.
 
-The signature adapter (``portal.drafts.signatures``) is replaced by simple fakes here: these
+The signature adapter (``portal.signatures.service``) is replaced by simple fakes here: these
 tests are about pages and steps, not PAdES; the adapter has its own tests."""
 
 from __future__ import annotations
@@ -84,10 +84,10 @@ def fake_signatures(monkeypatch):
     """Personal signature: the frozen PDF plus a marker; seal: plus the number; an external
     upload is accepted when it starts with the frozen bytes."""
     try:
-        from portal.drafts import signatures
+        from portal.signatures import service as signatures
     except ImportError:
-        signatures = types.ModuleType("portal.drafts.signatures")
-        monkeypatch.setitem(sys.modules, "portal.drafts.signatures", signatures)
+        signatures = types.ModuleType("portal.signatures.service")
+        monkeypatch.setitem(sys.modules, "portal.signatures.service", signatures)
         monkeypatch.setattr(portal.drafts, "signatures", signatures, raising=False)
 
     def check_upload_for(signer, frozen, upload):
@@ -95,7 +95,8 @@ def fake_signatures(monkeypatch):
             raise ValidationFailed({"upload": "Tệp tải lên không phải bản trình ký có chữ ký của bạn."})
         return {"signer": signer.full_name}
 
-    monkeypatch.setattr(signatures, "sign_personal_for", lambda signer, pdf, at, pin=None: pdf + b"%ky-so\n", raising=False)
+    monkeypatch.setattr(signatures, "sign_personal_for", lambda signer, pdf, at, pin=None: pdf + b"%ky-so\n",
+                        raising=False)
     monkeypatch.setattr(signatures, "seal_for",
                         lambda org: lambda pdf, number, day: pdf + f"%dong-dau {number}\n".encode(), raising=False)
     monkeypatch.setattr(signatures, "check_upload_for", check_upload_for, raising=False)

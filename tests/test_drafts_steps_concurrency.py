@@ -31,10 +31,11 @@ from portal.audit import AuditEntry
 from portal.auth.models import Role, User
 from portal.db import session as db
 from portal.documents.models import DocumentType, OutgoingDocument, RegisterBook, RegisterCounter
-from portal.drafts import services, signatures
+from portal.drafts import services
 from portal.drafts.models import CommentRound, Draft, DraftEvent, DraftStatus, DraftVersion
 from portal.drafts.workflow import FLOW
 from portal.errors import ValidationFailed
+from portal.signatures import service as signatures
 from tests import concurrency
 from tests.conftest import PASSWORD, Factory
 from tests.http_concurrency import Person, serve, twice

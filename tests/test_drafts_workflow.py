@@ -3,7 +3,7 @@ every step across two organisations; the issued PDF carries two signatures that 
 pdfsig accept; the externally signed path accepts only the registered person's signature on the frozen
 bytes; every refusal leaves the state as it was; recall and replacement reach the recipients.
 
-Signing uses the development PKI of ``portal.drafts.signatures`` (``init_demo_pki``) in a temporary
+Signing uses the development PKI of ``portal.signatures.service`` (``init_demo_pki``) in a temporary
 directory: a certificate for every leader and a seal for every issuing organisation, registered to them.
 Tests that are not about the cryptography store the frozen PDF as "signed" (``services.sign``) and issue
 with a cheap seal callable, so they stay fast.
@@ -34,14 +34,16 @@ from portal.documents.models import (
     RegisterBook,
     RegisterCounter,
 )
-from portal.drafts import services, signatures
-from portal.drafts.models import Answer, Draft, DraftStatus, SendMethod, SigningCertificate
+from portal.drafts import services
+from portal.drafts.models import Answer, Draft, DraftStatus, SendMethod
 from portal.errors import NotAllowed, NotFound, ValidationFailed
 from portal.incoming import queries as incoming_queries
 from portal.incoming import services as incoming
 from portal.incoming.models import AssignmentRole
 from portal.orgs import services as orgs
 from portal.orgs.models import Organisation, OrgKind
+from portal.signatures import service as signatures
+from portal.signatures.models import SigningCertificate
 from portal.signing import pdfsign, pki, verification
 from portal.timeutil import local_today, local_year
 from portal.workflow import AlreadyDone

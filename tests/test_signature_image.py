@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 
 from portal.audit import AuditEntry
 from portal.auth.models import Role
-from portal.drafts.models import SignatureImage
+from portal.signatures.models import SignatureImage
 
 
 def png(colour: tuple[int, int, int, int], *, mode: str = "RGBA", fmt: str = "PNG") -> bytes:

@@ -22,10 +22,11 @@ from sqlalchemy import func, select
 from portal.audit import AuditEntry
 from portal.auth.models import User
 from portal.documents.models import IncomingDocument
-from portal.drafts import services, signatures
+from portal.drafts import services
 from portal.drafts.models import Draft, DraftStatus
 from portal.errors import ValidationFailed
 from portal.orgs.models import Organisation
+from portal.signatures import service as signatures
 from portal.signing import checks, pdfsign, pki, verification
 from tests.conftest import PASSWORD
 from tests.signing_fixtures import fixture_draft_pdf  # noqa: F401  (fixture)

@@ -21,9 +21,11 @@ from cryptography.x509.oid import NameOID
 
 from portal import storage
 from portal.auth.models import Role
-from portal.drafts import certificates, services, signatures
+from portal.drafts import services
 from portal.drafts.models import Draft, DraftStatus
 from portal.errors import NotAllowed, ValidationFailed
+from portal.signatures import certificates
+from portal.signatures import service as signatures
 from portal.signing import pki, verification
 from tests import softhsm
 from tests.conftest import PASSWORD

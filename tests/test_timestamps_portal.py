@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from portal import storage
 from portal.audit import AuditEntry
-from portal.drafts import services, signatures
+from portal.drafts import services
 from portal.drafts.models import DraftStatus
 from portal.errors import ValidationFailed
+from portal.signatures import service as signatures
 from portal.signing import verification
 from tests.conftest import PASSWORD
 from tests.signing_fixtures import fixture_draft_pdf  # noqa: F401  (fixture)

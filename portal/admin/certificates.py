@@ -1,6 +1,6 @@
 """Quản trị → Chứng thư số (issue 16.1): IT registers each person's and organisation's certificate and
 where its key is (the province's HSM by token and key label, or the person's own token). The rules live
-in ``portal.drafts.certificates``."""
+in ``portal.signatures.certificates``."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from flask_login import current_user, login_required
 from portal.admin import bp
 from portal.admin.forms import CertificateForm
 from portal.auth.forms import EmptyForm
-from portal.drafts import certificates as certs
 from portal.errors import ValidationFailed
 from portal.params import parse_id
+from portal.signatures import certificates as certs
 from portal.steps import put_errors
 from portal.web import client_redirect, flash_ok, render
 

@@ -160,7 +160,7 @@ def change_password():
 def signature():
     """The person's signature image (blue PNG, placed in the signer block when they sign) and
     their registered certificate."""
-    from portal.drafts import signatures
+    from portal.signatures import service as signatures
 
     form = SignatureImageForm()
     status = 200

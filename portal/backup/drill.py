@@ -102,7 +102,7 @@ def _counters(db: Session) -> Check:
 
 
 def _signatures(db: Session) -> Check:
-    from portal.drafts import signatures
+    from portal.signatures import service as signatures
     from portal.signing import verification
 
     title = "Chữ ký số trên văn bản đã phát hành"

@@ -24,7 +24,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 from portal.documents.models import Urgency
 from portal.drafts import services
 from portal.drafts.models import Answer, Authority, SendMethod
-from portal.incoming.forms import DateVNField
+from portal.form_fields import DateVNField
 from portal.params import parse_id
 
 URGENCY_CHOICES = [SelectChoice(str(u.value), u.label) for u in Urgency if u != Urgency.EXPRESS_TIMED]

@@ -98,7 +98,7 @@ def issue(clerk: User, draft: Draft, book_id: int | None, seal: object = None) -
     recipients = recipients_of(locked)
     choices.check_delivery(recipients, org.id)
     if seal is None:  # the seal's certificate is checked here, before a book or a number is touched
-        from portal.drafts import signatures
+        from portal.signatures import service as signatures
 
         seal = signatures.seal_for(org)
     book = _book(locked, book_id)

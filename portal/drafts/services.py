@@ -11,7 +11,7 @@ Callers import from here; the code lives by sub-domain:
 - ``issuance``      cấp số và phát hành: number, seal, outgoing record, delivery;
 - ``recall``        after issuance: recipients' statuses, thu hồi and the answers.
 
-No Flask here; signatures go through ``portal.drafts.signatures``.
+No Flask here; signatures go through ``portal.signatures.service``.
 """
 
 from __future__ import annotations

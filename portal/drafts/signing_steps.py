@@ -40,7 +40,7 @@ def sign_with_key(signer: User, draft: Draft, password: str, client: object, *, 
     counted and audited the failure, when the password is wrong (the caller answers 422 and keeps the
     transaction)."""
     from portal.auth import services as auth
-    from portal.drafts import signatures
+    from portal.signatures import service as signatures
 
     frozen = frozen_pdf(signer, draft)
     if not auth.confirm_password(signer, password, client, "sign"):  # type: ignore[arg-type]
@@ -55,7 +55,7 @@ def accept_external(signer: User, draft: Draft, upload: bytes, password: str, cl
     software; the upload is accepted only as exactly that PDF plus one valid signature by the
     certificate registered to them. Raises ValidationFailed with the reason otherwise."""
     from portal.auth import services as auth
-    from portal.drafts import signatures
+    from portal.signatures import service as signatures
 
     frozen = frozen_pdf(signer, draft)
     if not auth.confirm_password(signer, password, client, "sign_external"):  # type: ignore[arg-type]
@@ -69,7 +69,7 @@ def accept_external(signer: User, draft: Draft, upload: bytes, password: str, cl
 
 def signing_key_of(user: User) -> object:
     """What the signing form says about the person's key (where it is, whether a PIN is asked)."""
-    from portal.drafts import certificates
+    from portal.signatures import certificates
 
     return certificates.key_info(certificates.active(user_id=user.id))
 

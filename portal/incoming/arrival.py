@@ -113,7 +113,7 @@ def _check_signatures(doc: IncomingDocument, row: IncomingFile) -> None:
     (SPEC §7.5); the main file's verdict flags the document in lists and on its page."""
     if not row.filename.lower().endswith(".pdf"):
         return
-    from portal.drafts import signatures  # the signing side of the portal
+    from portal.signatures import service as signatures  # the signing side of the portal
 
     try:
         verdict, report = signatures.report_json(storage.read(row.sha256))

@@ -6,54 +6,17 @@ these forms only carry what was typed and show the errors the services return. N
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
 from wtforms import BooleanField, Field, SelectChoice, SelectField, StringField, TextAreaField, ValidationError
-from wtforms.widgets import TextInput
 
 from portal.documents.models import Secrecy, Urgency
+from portal.form_fields import DateVNField, parse_date
 from portal.incoming import services
 from portal.incoming.models import AssignmentRole, ReminderKind
 from portal.params import parse_id
-
-
-def parse_date(text: str | None) -> date | None:
-    """dd/mm/yyyy as typed, or yyyy-mm-dd from a date input; ValueError otherwise."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text, pattern).date()  # noqa: DTZ007  (a calendar date, no time)
-        except ValueError:
-            continue
-    raise ValueError(text)
-
-
-class DateVNField(Field):
-    """A date typed as dd/mm/yyyy, shown the same way; a bad one gets a Vietnamese message."""
-
-    widget = TextInput()
-
-    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        kwargs.setdefault("render_kw", {"placeholder": "dd/mm/yyyy", "inputmode": "numeric", "maxlength": 10})
-        super().__init__(*args, **kwargs)
-
-    def _value(self) -> str:
-        if self.raw_data:
-            return self.raw_data[0]
-        return self.data.strftime("%d/%m/%Y") if self.data else ""
-
-    def process_formdata(self, valuelist: list[str]) -> None:
-        if valuelist:
-            try:
-                self.data = parse_date(valuelist[0])
-            except ValueError:
-                self.data = None
-                raise ValueError("Ngày không hợp lệ; hãy nhập theo dạng dd/mm/yyyy, ví dụ 05/03/2026.") from None
 
 
 def _int_or_none(value: object) -> int | None:

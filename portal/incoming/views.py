@@ -22,7 +22,6 @@ from portal.auth.models import User
 from portal.db import session
 from portal.documents import identifiers
 from portal.documents.models import IncomingDocument, Secrecy, Urgency
-from portal.drafts import signatures
 from portal.errors import NotFound, ValidationFailed
 from portal.incoming import bp, handling, services
 from portal.incoming.forms import (
@@ -45,6 +44,7 @@ from portal.incoming.pickers import PICKER_STEPS
 from portal.incoming.workflow import DOCUMENT, MY_PARTS, OnRow, Repeated, at
 from portal.orgs.models import Organisation
 from portal.params import parse_id
+from portal.signatures import service as signatures
 from portal.steps import StepView, put_errors, run_step
 from portal.web import render
 

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectChoice, SelectField
 from wtforms.validators import Optional
 
-from portal.incoming.forms import DateVNField
+from portal.form_fields import DateVNField
 from portal.registers.pdf import LAYOUTS
 
 ALL_BOOKS = "Tất cả sổ (trừ sổ mật)"

@@ -24,11 +24,11 @@ from sqlalchemy import select
 from portal import audit, storage
 from portal.auth.models import User
 from portal.db import session
-from portal.drafts import certificates
-from portal.drafts.models import SignatureImage, SigningCertificate
 from portal.errors import ValidationFailed
 from portal.orgs import province
 from portal.orgs.models import Organisation
+from portal.signatures import certificates
+from portal.signatures.models import SignatureImage, SigningCertificate
 from portal.signing import checks, hsm, pdfsign, pki, timestamps, verification
 from portal.timeutil import format_datetime
 

@@ -26,9 +26,9 @@ from sqlalchemy import select
 from portal import audit
 from portal.auth.models import User
 from portal.db import session
-from portal.drafts.models import SigningCertificate
 from portal.errors import NotAllowed, NotFound, ValidationFailed
 from portal.orgs.models import Organisation
+from portal.signatures.models import SigningCertificate
 from portal.signing import hsm, pdfsign, pki
 
 DEV, PKCS11, EXTERNAL = "dev", "pkcs11", "external"
