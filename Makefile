@@ -89,6 +89,7 @@ system-deps:
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 test: lock-check system-deps $(VENV)/.installed lint
 	@echo "=== Bộ kiểm thử trên SQLite ==="
