@@ -87,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.admin import bp as admin_bp
     from portal.auth import bp as auth_bp
     from portal.drafts import bp as drafts_bp
+    from portal.exchange.views import bp as exchange_bp
     from portal.incoming import bp as incoming_bp
     from portal.main import bp as main_bp
     from portal.registers import bp as registers_bp
@@ -101,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(registers_bp)
     app.register_blueprint(schedules_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(exchange_bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -1,0 +1,36 @@
+"""``flask --app wsgi portal exchange …``: exchange with the world outside the province by hand. A few lines per
+command, calling the services; one commit at the end, nothing written when a command fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from portal.db import session
+
+
+@click.group("exchange", help="Liên thông văn bản ngoài tỉnh: danh sách cơ quan, gói tin edXML.")
+def exchange_cli() -> None:
+    pass
+
+
+@exchange_cli.command("agencies-import", help="Nhập danh sách cơ quan nhận (mã định danh QĐ 20) từ tệp CSV có cột "
+                      "organ_id, organ_name, in_charge; nhập lại không tạo trùng.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def agencies_import(file: Path) -> None:
+    from portal.exchange import agencies
+
+    with file.open("rb") as handle:
+        data = handle.read(agencies.MAX_BYTES + 1)  # one byte over is enough to refuse it
+    try:
+        report = agencies.import_csv(data, actor_name="dòng lệnh (exchange agencies-import)", file_name=file.name)
+    except agencies.AgencyFileRefused as exc:
+        session.rollback()
+        raise click.ClickException(f"Không nhập được {file.name}: {exc}") from exc
+    session.commit()
+    for line in report.warnings:
+        click.echo(line)
+    click.echo(f"Đã nhập {file.name}: thêm {report.added}, cập nhật {report.updated}, không đổi {report.unchanged}, "
+               f"trùng mã {report.duplicate_count}, mã không theo QĐ 20 {report.malformed_count}, "
+               f"bỏ qua {report.skipped_count} (trên {report.rows} dòng).")
