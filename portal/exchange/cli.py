@@ -34,3 +34,32 @@ def agencies_import(file: Path) -> None:
     click.echo(f"Đã nhập {file.name}: thêm {report.added}, cập nhật {report.updated}, không đổi {report.unchanged}, "
                f"trùng mã {report.duplicate_count}, mã không theo QĐ 20 {report.malformed_count}, "
                f"bỏ qua {report.skipped_count} (trên {report.rows} dòng).")
+
+
+@exchange_cli.command("validate", help="Kiểm tra một gói tin edXML (QCVN 102): in «hợp lệ» kèm các lưu ý, hoặc các lỗi "
+                      "(mã thoát 0 hoặc 1). Kiểm tra cả chữ ký XML nếu có.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def validate_package(file: Path) -> None:
+    from portal.exchange import edxml
+
+    with file.open("rb") as handle:
+        data = handle.read(edxml.DEFAULT_LIMITS.max_bytes + 1)
+    try:
+        parsed = edxml.parse(data)
+    except edxml.ParseError as exc:
+        click.echo(f"{file.name}: không đọc được gói tin: {exc}")
+        raise SystemExit(1) from exc
+    result = edxml.validate(parsed)
+    kind = "gói văn bản" if parsed.kind == "document" else "gói trạng thái"
+    signature = edxml.verify(data) if parsed.has_signature else None
+    if result.ok:
+        click.echo(f"{file.name}: hợp lệ ({kind}).")
+    else:
+        click.echo(f"{file.name}: không hợp lệ ({kind}), {len(result.violations)} lỗi:")
+        for finding in result.violations:
+            click.echo(f"  lỗi: {finding.element}: {finding.message}")
+    for finding in result.warnings:
+        click.echo(f"  lưu ý: {finding.element}: {finding.message}")
+    if signature is not None:
+        click.echo(f"  chữ ký XML: {signature.label}" + (f" ({signature.reason})" if signature.reason else ""))
+    raise SystemExit(0 if result.ok else 1)
