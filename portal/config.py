@@ -140,6 +140,14 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_PASSWORD": "",
     "SMTP_SENDER": "",  # From: address, e.g. "Cổng QLVB&ĐH <qlvb@ninhbinh.gov.vn>"
     "SMTP_TIMEOUT": 30,  # seconds, for connect and each answer
+    # --- The national document axis or the provincial LGSP (SPEC §11.1, portal/exchange/transport/http.py):
+    # the endpoint, and the SystemId and secret key the axis's operator issued to this portal. Empty URL = no
+    # axis (documents reach the outside by e-mail or on paper). The secret signs each request (HMAC) and never
+    # travels. docs/EXCHANGE.md says how a province adapts the wire format to its LGSP.
+    "AXIS_URL": "",
+    "AXIS_SYSTEM_ID": "",
+    "AXIS_SECRET": "",
+    "AXIS_TIMEOUT_SECONDS": 30,  # for connect and for each answer
 }
 
 REQUIRED_OUTSIDE_DEVELOPMENT = ("SECRET_KEY", "AUDIT_KEY", "DATABASE_URL")
@@ -193,6 +201,7 @@ def check(settings: dict[str, Any]) -> None:
         raise ConfigError("PORTAL_MAX_UPLOAD_MB phải là số nguyên (MB).") from exc
     _check_accounts(settings)
     _check_timestamps(settings)
+    _check_axis(settings)
     if env in RELAXED_ENVS:
         return
     missing = [key for key in REQUIRED_OUTSIDE_DEVELOPMENT if not settings.get(key)]
@@ -231,5 +240,18 @@ def _check_timestamps(settings: dict[str, Any]) -> None:
 
     try:
         timestamps.from_config(settings)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def _check_axis(settings: dict[str, Any]) -> None:
+    """An axis URL without its SystemId or secret, or a timeout that is no number, stops start-up naming the
+    key, not the first package sent."""
+    if not settings.get("AXIS_URL"):
+        return
+    from portal.exchange.transport import http
+
+    try:
+        http.from_config(settings)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
