@@ -19,7 +19,7 @@ from portal.drafts.models import (
     DraftVersion,
     Recipient,
 )
-from portal.exchange.models import ExternalAgency
+from portal.exchange.models import ExchangePackage, ExternalAgency
 from portal.incoming.models import Assignment, IncomingEvent, IncomingFile, Reminder
 from portal.jobs.models import Job
 from portal.once import FormToken
@@ -46,6 +46,7 @@ __all__ = [
     "DraftEvent",
     "DraftVersion",
     "Entry",
+    "ExchangePackage",
     "ExternalAgency",
     "FeedToken",
     "FormToken",

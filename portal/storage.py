@@ -211,11 +211,15 @@ def _fsync_tree(path: Path, top: Path) -> None:
         path = path.parent
 
 
-def save(stream: BinaryIO | bytes, filename: str) -> StoredFile:
+def save(stream: BinaryIO | bytes, filename: str, *, inert: bool = False) -> StoredFile:
     """Store an upload and return its row (flushed in the caller's transaction). The file is
-    durable on disk before the row exists, so a committed row never points at nothing."""
+    durable on disk before the row exists, so a committed row never points at nothing.
+    ``inert``: bytes received from another system kept exactly as they came (an edXML package, a ZIP
+    attachment, a file whose content does not match its name): no type check, served only as a download."""
     ext = extension_of(filename)
-    if ext not in KINDS:
+    if inert:
+        ext = (ext or "bin")[:5]
+    elif ext not in KINDS:
         raise UnsupportedFileType(f"Định dạng tệp “.{ext or '?'}” không được chấp nhận. "
                                   f"Chỉ nhận: {ALLOWED_LABEL}.")
     if isinstance(stream, bytes):
@@ -243,7 +247,7 @@ def save(stream: BinaryIO | bytes, filename: str) -> StoredFile:
             os.fsync(out.fileno())
         if size == 0:
             raise UnsupportedFileType("Tệp rỗng, không có nội dung.")
-        if not content_matches(ext, head, tmp):
+        if not inert and not content_matches(ext, head, tmp):
             raise UnsupportedFileType(f"Nội dung tệp không phải {KINDS[ext].label} như phần mở rộng “.{ext}” "
                                       "khai báo.")
         sha = digest.hexdigest()
@@ -262,7 +266,9 @@ def save(stream: BinaryIO | bytes, filename: str) -> StoredFile:
     # the row the other one wrote, so neither gets an error for a file that is already safe.
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     session.execute(insert(StoredFile).values(
-        sha256=sha, size=size, extension=ext, content_type=KINDS[ext].content_type, created_at=utcnow(),
+        sha256=sha, size=size, extension=ext,
+        content_type=KINDS[ext].content_type if ext in KINDS and not inert else "application/octet-stream",
+        created_at=utcnow(),
     ).on_conflict_do_nothing())
     return session.get_one(StoredFile, sha)
 

@@ -63,3 +63,28 @@ def validate_package(file: Path) -> None:
     if signature is not None:
         click.echo(f"  chữ ký XML: {signature.label}" + (f" ({signature.reason})" if signature.reason else ""))
     raise SystemExit(0 if result.ok else 1)
+
+
+@exchange_cli.command("import", help="Nhập một gói tin edXML nhận bằng đường khác (USB, thư điện tử) vào cơ quan có mã "
+                      "định danh --to, bất kể nơi nhận ghi trong gói; in mã số văn bản đến mới (mã thoát khác 0 và "
+                      "không tạo gì khi lỗi).")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--to", "organ_id", required=True, help="Mã định danh (QĐ 20) của cơ quan nhận trong hệ thống.")
+def import_package(file: Path, organ_id: str) -> None:
+    from portal.exchange import edxml, receiving
+
+    org = receiving.organisation_by_code(organ_id.strip())
+    if org is None:
+        raise click.ClickException(f"Không có cơ quan ban hành nào có mã định danh {organ_id.strip()[:40]}.")
+    with file.open("rb") as handle:
+        data = handle.read(edxml.DEFAULT_LIMITS.max_bytes + 1)
+    result = receiving.receive(data, transport="file", to=org, actor_name="dòng lệnh (exchange import)")
+    if result.refused or result.outcome in ("duplicate", "not_found"):
+        session.rollback()
+        reasons = "; ".join(result.reasons) or result.message
+        raise click.ClickException(f"Không nhập được {file.name}: {reasons}")
+    session.commit()
+    for line in result.warnings:
+        click.echo(f"lưu ý: {line}")
+    for doc in result.documents:
+        click.echo(doc.id)

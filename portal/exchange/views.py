@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint
 from flask_login import login_required
 
-from portal.exchange import agencies
+from portal.exchange import agencies, tasks  # noqa: F401  (tasks: the queue's jobs and incoming's listener)
 from portal.params import Text, args, query
 from portal.web import render
 

@@ -101,7 +101,8 @@ def receive(recipient: Organisation, data: Metadata, files: Iterable[Upload] = (
     session.add(doc)
     session.flush()
     for upload in files:
-        row = _attach(doc, None, upload.stream, upload.filename, upload.role)
+        row = _attach(doc, None, upload.stream, upload.filename, upload.role, inert=upload.inert,
+                      warning=upload.warning)
         _check_signatures(doc, row)
     set_sort_key(doc)
     events._event(doc, None, "arrive", status_changed=True, actor_name=sender.name if sender else "Hệ thống")
@@ -111,7 +112,7 @@ def receive(recipient: Organisation, data: Metadata, files: Iterable[Upload] = (
 def _check_signatures(doc: IncomingDocument, row: IncomingFile) -> None:
     """Each received PDF's signatures are checked at arrival and the Vietnamese report kept
     (SPEC §7.5); the main file's verdict flags the document in lists and on its page."""
-    if not row.filename.lower().endswith(".pdf"):
+    if not row.filename.lower().endswith(".pdf") or row.warning:
         return
     from portal.signatures import service as signatures  # the signing side of the portal
 

@@ -3,6 +3,7 @@ the sort key; and the guard every step function starts with. No Flask here."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -67,6 +68,16 @@ def guard_parts(user: User, action: str, doc: IncomingDocument) -> list[Any]:
     return MY_PARTS.guard(user, action, doc)
 
 
+# Called after every history row, in the same transaction: (document, action, text). Other features
+# register here (exchange sends the status back to a sender outside the portal); incoming imports none of them.
+LISTENERS: list[Callable[[IncomingDocument, str, str | None], None]] = []
+
+
+def on_event(listener: Callable[[IncomingDocument, str, str | None], None]) -> None:
+    if listener not in LISTENERS:
+        LISTENERS.append(listener)
+
+
 def _event(doc: IncomingDocument, actor: User | None, action: str, *, text: str | None = None,
            status_changed: bool = False, assignment: Assignment | None = None, actor_name: str | None = None) -> None:
     if text and len(text) > 2000:  # composed history (a directive of 2,000 plus names); the directive stays whole
@@ -78,6 +89,8 @@ def _event(doc: IncomingDocument, actor: User | None, action: str, *, text: str 
     audit.record(actor, f"incoming.{action}", doc, organisation_id=doc.organisation_id,
                  details={"status": doc.status.value, **({"text": text[:200]} if text else {})},
                  actor_name=actor_name)
+    for listener in LISTENERS:
+        listener(doc, action, text)
 
 
 def _move(doc: IncomingDocument, actor: User | None, action: str, to: S, text: str | None = None,

@@ -82,11 +82,13 @@ def validate(data: Metadata, *, registering: bool = True) -> dict[str, str]:
             errors["code_number"] = "Hãy nhập số của văn bản."
         if not data.code_notation:
             errors["code_notation"] = "Hãy nhập ký hiệu của văn bản."
-    if data.code_number and not data.code_number.isdigit():
+    # what another system sent is kept as it came (a "74fass22" số, a deadline already past); the clerk
+    # corrects it when registering, where these rules apply
+    if registering and data.code_number and not data.code_number.isdigit():
         errors.setdefault("code_number", "Số của văn bản chỉ gồm chữ số, ví dụ 05 hoặc 125.")
     if data.page_amount is not None and not 0 < data.page_amount <= 999:
         errors["page_amount"] = "Số trang từ 1 đến 999."
-    if data.due_date is not None and data.due_date < local_today():
+    if registering and data.due_date is not None and data.due_date < local_today():
         errors["due_date"] = "Hạn giải quyết không thể trước hôm nay."
     try:
         Urgency(int(data.urgency))
@@ -146,10 +148,11 @@ def possible_duplicates(organisation_id: int, data: Metadata, exclude_id: int | 
 
 
 def _attach(doc: IncomingDocument, actor: User | None, stream: BinaryIO | bytes, filename: str,
-            role: FileRole) -> IncomingFile:
-    stored = storage.save(stream, nfc(filename) or "tep")
+            role: FileRole, *, inert: bool = False, warning: str | None = None) -> IncomingFile:
+    stored = storage.save(stream, nfc(filename) or "tep", inert=inert)
     row = IncomingFile(document_id=doc.id, sha256=stored.sha256, filename=(nfc(filename) or "tep")[:255],
-                       size=stored.size, role=role, uploaded_by_id=actor.id if actor else None)
+                       size=stored.size, role=role, uploaded_by_id=actor.id if actor else None,
+                       warning=(warning or None) and warning[:300])
     session.add(row)
     if role == FileRole.MAIN and doc.main_file_sha256 is None:
         doc.main_file_sha256 = stored.sha256
@@ -161,6 +164,8 @@ class Upload:
     filename: str
     stream: BinaryIO | bytes
     role: FileRole = FileRole.ATTACHMENT
+    inert: bool = False  # received from another system: kept as it came, not type-checked (issue 17)
+    warning: str | None = None  # why it is flagged (content does not match its name, …)
 
 
 

@@ -77,6 +77,9 @@ class IncomingFile(Base):
     # signatures checked at arrival (SPEC §7.5): "Hợp lệ" / "Không hợp lệ" / "Chưa xác định", "" = unsigned
     signature_verdict: Mapped[str | None] = mapped_column(String(40))
     signature_report: Mapped[str | None] = mapped_column(Text)
+    # a file received from outside whose content does not match its name or is not a kind we accept: kept
+    # inert (downloaded, never opened by the portal) and flagged, not refused (issue 17)
+    warning: Mapped[str | None] = mapped_column(String(300))
 
 
 class Assignment(Base):

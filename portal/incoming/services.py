@@ -52,7 +52,17 @@ from portal.incoming.directing import (
     present,
     send_back,
 )
-from portal.incoming.events import ACTION_LABELS, _event, _move, _name, _now, guard, set_sort_key, sort_key
+from portal.incoming.events import (
+    ACTION_LABELS,
+    _event,
+    _move,
+    _name,
+    _now,
+    guard,
+    on_event,
+    set_sort_key,
+    sort_key,
+)
 from portal.incoming.handling import (
     DUE_SOON_DAYS,
     finish,
