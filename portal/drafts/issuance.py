@@ -19,15 +19,14 @@ from portal.documents.models import (
     OutgoingDocument,
     OutgoingStatus,
     RegisterBook,
-    Urgency,
 )
 from portal.drafts import choices, common
 from portal.drafts.common import S
 from portal.drafts.composing import attachments_of, recipients_of
-from portal.drafts.models import Draft, Recipient, SendMethod
+from portal.drafts.models import Draft, Recipient
 from portal.drafts.workflow import guard
 from portal.errors import ValidationFailed
-from portal.incoming import services as incoming
+from portal.exchange import delivery
 from portal.orgs.models import Organisation
 from portal.timeutil import local_year, to_local
 
@@ -134,27 +133,9 @@ def issue(clerk: User, draft: Draft, book_id: int | None, seal: object = None) -
 
 def _deliver(draft: Draft, out: OutgoingDocument, org: Organisation, sha256: str, recipients: list[Recipient],
              now: datetime) -> list[IncomingDocument]:
-    """Organisations of this system get an incoming item at 01 (SPEC §6.5); outside bodies are
-    recorded as sent by their method (sổ gửi văn bản đi bưu điện)."""
-    data = storage.read(sha256)
-    attachments = attachments_of(draft)
-    delivered = []
-    for r in recipients:
-        r.sent_at = now
-        if r.method != SendMethod.SYSTEM or r.organisation_id is None:
-            continue
-        target = session.get(Organisation, r.organisation_id)
-        assert target is not None
-        files = [incoming.Upload(f"{out.code_number}-{out.code_notation}.pdf".replace("/", "-"), data,
-                                 incoming.FileRole.MAIN)]
-        files += [incoming.Upload(a.filename, storage.read(a.sha256), incoming.FileRole.ATTACHMENT)
-                  for a in attachments]
-        doc = incoming.receive(target, incoming.Metadata(
-            type_name=out.type_name, document_type_id=out.document_type_id, code_number=out.code_number,
-            code_notation=out.code_notation, issued_date=out.issued_date, organ_name=org.name, subject=out.subject,
-            signer_name=out.signer_name, signer_position=out.signer_position, urgency=Urgency(int(out.urgency or 0)),
-            due_date=out.due_date, document_id=out.document_id), files, sender=org, source_outgoing_id=out.id)
-        r.incoming_document_id = doc.id
-        delivered.append(doc)
-    session.flush()
-    return delivered
+    """Each recipient by its method, through exchange (SPEC §6.5): organisations of this system get an incoming
+    item at 01, agencies outside a package through the axis, e-mail recipients the signed PDF; post and hand
+    are recorded as sent (sổ gửi văn bản đi bưu điện)."""
+    main = delivery.File(f"{out.code_number}-{out.code_notation}.pdf".replace("/", "-"), storage.read(sha256))
+    attachments = [delivery.File(a.filename, storage.read(a.sha256)) for a in attachments_of(draft)]
+    return delivery.deliver(out, org, recipients, main, attachments, now)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
+
 from portal import jobs
 from portal.db import session
 from portal.documents.models import Channel, IncomingDocument
@@ -30,7 +32,21 @@ def on_incoming_event(doc: IncomingDocument, action: str, text: str | None) -> N
     outbound.queue_status(doc, code, description)
 
 
+def on_recall_answer(doc: IncomingDocument, agreed: bool, reason: str | None) -> None:
+    """A recipient inside the portal answered a recall: the sender's draft records it (through the axis, the
+    15/16 status goes back through ``on_incoming_event``)."""
+    if doc.source_outgoing_id is None:
+        return
+    from portal.drafts import services as drafts  # the sender side; imported late (drafts imports exchange)
+    from portal.drafts.models import Recipient
+
+    recipient_id = session.execute(select(Recipient.id).where(Recipient.incoming_document_id == doc.id)).scalar()
+    if recipient_id is not None:
+        drafts.record_recall_answer(recipient_id, agreed, reason)
+
+
 incoming.on_event(on_incoming_event)
+incoming.on_recall_answer(on_recall_answer)
 
 
 @dataclass

@@ -3,6 +3,8 @@ receiving clerk confirms (15) or refuses with a reason the sender sees. No Flask
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 
 from portal.auth.models import User
@@ -51,11 +53,18 @@ def refuse_recall(clerk: User, doc: IncomingDocument, reason: str) -> None:
 
 
 def _tell_sender(doc: IncomingDocument, *, agreed: bool, reason: str | None) -> None:
-    if doc.source_outgoing_id is None:
-        return
-    from portal.drafts import services as drafts  # the sender side of the same system
+    """The clerk's answer to a recall goes to whoever listens (exchange tells the sender, inside the portal or
+    through the axis)."""
+    for listener in RECALL_ANSWER_LISTENERS:
+        listener(doc, agreed, reason)
 
-    drafts.record_recall_answer(doc, agreed, reason)
+
+RECALL_ANSWER_LISTENERS: list[Callable[[IncomingDocument, bool, str | None], None]] = []
+
+
+def on_recall_answer(listener: Callable[[IncomingDocument, bool, str | None], None]) -> None:
+    if listener not in RECALL_ANSWER_LISTENERS:
+        RECALL_ANSWER_LISTENERS.append(listener)
 
 
 def _destroy(doc: IncomingDocument, clerk: User | None, sender_name: str | None) -> None:

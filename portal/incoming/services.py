@@ -115,7 +115,14 @@ from portal.incoming.reading import (
     sender_statuses,
     source_of,
 )
-from portal.incoming.recall import _destroy, _tell_sender, confirm_recall, refuse_recall, request_recall
+from portal.incoming.recall import (
+    _destroy,
+    _tell_sender,
+    confirm_recall,
+    on_recall_answer,
+    refuse_recall,
+    request_recall,
+)
 from portal.incoming.visibility import (
     OPEN_STATUSES,
     WORK_STATUSES,

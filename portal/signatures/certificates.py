@@ -313,3 +313,29 @@ def listing(actor: User) -> list[SigningCertificate]:
             if user is not None and management.can_manage(actor, user):
                 keep.append(row)
     return keep
+
+
+def xml_signer(organisation_id: int) -> tuple[Any, x509.Certificate] | None:
+    """The organisation's seal key as ``sign(bytes) -> bytes`` with its certificate, for the XML signature of an
+    outgoing edXML package; None when the server holds no usable key (the package then goes unsigned)."""
+    row = active(organisation_id=organisation_id)
+    if row is None or row.backend == EXTERNAL:
+        return None
+    if row.backend == DEV:
+        if not dev_pki_enabled() or not row.key_name:
+            return None
+        key = pki.load_key(pki.key_path(pki_dir(), row.key_name), passphrase())
+        cert = pki.load_cert(pki.cert_path(pki_dir(), row.key_name))
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        return (lambda data: key.sign(data, padding.PKCS1v15(), hashes.SHA256())), cert
+    if row.backend == PKCS11 and row.certificate_der:
+        module = str(_config().get("PKCS11_MODULE") or "")
+        pin = configured_pin(row.token_label or "")
+        if not pin:
+            return None
+        token, label = row.token_label or "", row.key_label or ""
+        return (lambda data: hsm.sign_bytes(module, token, label, pin, data),
+                x509.load_der_x509_certificate(row.certificate_der))
+    return None

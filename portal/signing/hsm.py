@@ -200,3 +200,18 @@ class Pkcs11Signer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def sign_bytes(module: str, token_label: str, key_label: str, pin: str | None, data: bytes) -> bytes:
+    """RSA PKCS#1 v1.5 with SHA-256 over ``data`` by a key in the token (for XML signatures of edXML packages)."""
+    import pkcs11
+    from pkcs11 import Mechanism
+
+    session = open_session(module, token_label, pin)
+    try:
+        key = _private_key(session, token_label, key_label)
+        return bytes(key.sign(data, mechanism=Mechanism.SHA256_RSA_PKCS))
+    except pkcs11.PKCS11Error as exc:
+        raise Pkcs11Error(f"Thiết bị ký «{token_label}» không ký được: {type(exc).__name__}.") from exc
+    finally:
+        session.close()
