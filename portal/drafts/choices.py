@@ -82,6 +82,11 @@ def check_delivery(recipients: list[Recipient], sender_id: int) -> None:
     """At issuance, before any number is taken: a recipient chosen before this rule, or before its
     organisation left the system, is refused; the clerk returns the draft to have it corrected."""
     for r in recipients:
+        code = (r.address or "").strip()
+        if r.method == SendMethod.OTHER_SYSTEM and (not code or len(code) > 35 or " " in code):
+            raise ValidationFailed({"book_id": f"Nơi nhận “{r.name}” gửi qua trục liên thông cần mã định danh cơ quan "
+                                               "(QĐ 20, ví dụ 000.00.00.G22) ở ô địa chỉ. Hãy trả lại người ký để "
+                                               "sửa nơi nhận."})
         if r.method == SendMethod.SYSTEM and r.organisation_id is not None:
             org = session.get(Organisation, r.organisation_id)
             if not can_receive(org, sender_id):

@@ -1,0 +1,203 @@
+"""The portal and the axis simulator (issue 17 items 3–5), in one process: a document issued to an agency outside
+travels as a seal-signed edXML package through the job queue; the agency's statuses come back on the poll and
+show per recipient, with their history; a recall goes out as a type-1 package. A document from outside becomes
+an incoming document at 01, 01 and 03 go back as the clerk acts, a repeat is processed once. The outbox: with the
+axis down the package waits and is retried, and arrives exactly once when the axis is back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+
+import pytest
+from sqlalchemy import select
+
+from portal import jobs, storage
+from portal.documents.models import IncomingDocument, IncomingStatus
+from portal.drafts import services
+from portal.drafts.models import SendMethod
+from portal.exchange import edxml, tasks
+from portal.exchange.models import Direction, ExchangePackage, PackageState
+from portal.exchange.transport.http import HttpTransport
+from portal.exchange.transport.simulator import serve
+from portal.incoming import services as incoming
+from portal.jobs.models import JobState
+from portal.signatures import service as signatures
+from portal.signing import verification
+from tests.conftest import PASSWORD
+from tests.edxml_fixtures import PDF
+from tests.signing_fixtures import fixture_draft_pdf  # noqa: F401  (fixture)
+from tests.test_drafts_workflow import CLIENT, new_draft, to_signing
+from tests.test_drafts_workflow import dev_signing as drafts_signing  # noqa: F401  (fixture)
+from tests.test_drafts_workflow import world as drafts_world  # noqa: F401  (fixture)
+
+VPCP = "000.00.00.G22"
+VIETNAM = dt.timezone(dt.timedelta(hours=7))
+LATER = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)  # every back-off is over
+
+
+@pytest.fixture
+def w(request):
+    request.getfixturevalue("drafts_signing")
+    return request.getfixturevalue("drafts_world")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def axis(tmp_path, app, monkeypatch, w):
+    systems = {"tinh": {"secret": "khoa-tinh", "organs": [w.org.organ_id, w.receiver.organ_id]},
+               "vpcp": {"secret": "khoa-vpcp", "organs": [VPCP]}}
+    port = free_port()
+    running = serve(tmp_path / "truc", systems, port=port)
+    for key, value in {"AXIS_URL": running.url, "AXIS_SYSTEM_ID": "tinh", "AXIS_SECRET": "khoa-tinh",
+                       "AXIS_TIMEOUT_SECONDS": 5}.items():
+        monkeypatch.setitem(app.config, key, value)
+    state = {"running": running, "dir": tmp_path / "truc", "systems": systems, "port": port}
+    yield state
+    state["running"].stop()
+
+
+def vpcp(axis) -> HttpTransport:
+    return HttpTransport(axis["running"].url, "vpcp", "khoa-vpcp", timeout=5)
+
+
+def run_jobs(db) -> list:
+    """Every queued job, as the consumer would (back-off over)."""
+    db.commit()
+    queued = db.execute(select(jobs.Job).where(jobs.Job.state == JobState.QUEUED).order_by(jobs.Job.id)).scalars().all()
+    done = [jobs.run(job.id, now=LATER) for job in queued]
+    db.expire_all()
+    return done
+
+
+def issued_to_vpcp(db, w, draft_pdf):
+    signatures.init_demo_pki()
+    draft = new_draft(w, draft_pdf, doc_type=w.decision, recipients=[services.RecipientSpec(
+        name="Văn phòng Chính phủ", method=SendMethod.OTHER_SYSTEM, address=VPCP)])
+    to_signing(w, draft)
+    assert services.sign_with_key(w.p["leader"], draft, PASSWORD, CLIENT)
+    out = services.issue(w.p["clerk"], draft, None).outgoing
+    return draft, out
+
+
+def status_from_vpcp(w, out, code: edxml.StatusCode) -> bytes:
+    return edxml.build_status(edxml.StatusPackage(
+        from_=edxml.Organization(organ_id=VPCP, organ_name="Văn phòng Chính phủ"),
+        response_for=edxml.ResponseFor(w.org.organ_id, f"{out.code_number}/{out.code_notation}", out.issued_date,
+                                       out.document_id),
+        status_code=code, description=code.label, timestamp=dt.datetime.now(VIETNAM).replace(microsecond=0)))
+
+
+def test_issued_to_an_agency_outside_and_what_comes_back(db, w, axis, draft_pdf):
+    draft, out = issued_to_vpcp(db, w, draft_pdf)
+    [package] = db.execute(select(ExchangePackage).where(ExchangePackage.outgoing_document_id == out.id)).scalars()
+    assert (package.direction, package.kind, package.state) == (Direction.OUT, "edoc", PackageState.QUEUED)
+    [status] = services.recipient_statuses(draft)
+    assert status.label.startswith("Đang chờ gửi lên trục")
+    run_jobs(db)
+    package = db.get(ExchangePackage, package.id)
+    assert package.state == PackageState.SENT
+    assert package.transport_id
+
+    # the agency reads it: the fields, the seal's XML signature, the signed PDF
+    ministry = vpcp(axis)
+    [tid] = ministry.list_received("edoc")
+    data = ministry.fetch(tid)
+    parsed = edxml.parse(data)
+    header = parsed.package.header
+    assert (header.code.code_number, header.code.code_notation) == (out.code_number, out.code_notation)
+    assert header.subject == out.subject
+    assert header.from_.organ_id == w.org.organ_id
+    assert header.document_id == out.document_id
+    assert edxml.validate(parsed).ok
+    assert edxml.verify(data).status == "valid"
+    [pdf] = [a.data for a in parsed.package.attachments]
+    assert verification.verify(pdf, signatures.trust_roots()).verdict == "Hợp lệ"
+    ministry.acknowledge(tid)
+
+    # its statuses come back on the poll, in order, each with its time
+    for code in (edxml.StatusCode.RECEIVED, edxml.StatusCode.ACCEPTED, edxml.StatusCode.ASSIGNED):
+        ministry.send_status(status_from_vpcp(w, out, code))
+    result = tasks.poll()
+    assert (result.received, result.errors) == (3, [])
+    db.commit()
+    db.expire_all()
+    [status] = services.recipient_statuses(draft)
+    assert (status.code, status.label) == ("04", "Đã phân công")
+    assert [h[1] for h in status.history] == ["Đã gửi lên trục", "Đã đến", "Đã tiếp nhận", "Đã phân công"]
+    assert tasks.poll().received == 0  # acknowledged: nothing twice
+
+    # recall: a type-1 package to the agency; its 15 comes back
+    services.recall(w.p["leader"], draft, "Văn bản ban hành nhầm, thu hồi để sửa.")
+    run_jobs(db)
+    [tid] = ministry.list_received("edoc")
+    recall = edxml.parse(ministry.fetch(tid)).package
+    assert recall.business.doc_type == edxml.BusinessType.RECALL
+    assert recall.header.response_for[0].document_id == out.document_id
+    ministry.acknowledge(tid)
+    ministry.send_status(status_from_vpcp(w, out, edxml.StatusCode.CHANGE_ACCEPTED))
+    tasks.poll()
+    db.commit()
+    db.expire_all()
+    [status] = services.recipient_statuses(draft)
+    assert status.code == "15"
+
+
+def test_a_document_from_outside_and_the_statuses_that_go_back(db, w, axis):
+    day = dt.datetime.now(VIETNAM).date() - dt.timedelta(days=1)
+    document_id = edxml.make_document_id(VPCP, day, "7816", "VPCP-TTĐT")
+    package = edxml.build_document(edxml.DocumentPackage(
+        header=edxml.MessageHeader(
+            from_=edxml.Organization(organ_id=VPCP, organ_name="Văn phòng Chính phủ"),
+            to=[edxml.Organization(organ_id=w.receiver.organ_id, organ_name=w.receiver.name)],
+            code=edxml.Code("7816", "VPCP-TTĐT"), promulgation_info=edxml.PromulgationInfo("Hà Nội", day),
+            document_type=edxml.DocumentType("1", "0", "Công văn"),
+            subject="V/v triển khai liên thông văn bản điện tử", document_id=document_id),
+        trace=[edxml.TraceHeader(VPCP, dt.datetime.now(VIETNAM).replace(microsecond=0))],
+        business=edxml.Business(edxml.BusinessType.NEW, "Văn bản điện tử mới"),
+        attachments=[edxml.Attachment("cid:1", "7816-VPCP-TTĐT.pdf", "application/pdf", "Công văn", PDF)]))
+    ministry = vpcp(axis)
+    ministry.send_edoc(package)
+    ministry.send_edoc(package)  # sent twice by the ministry: one document here
+    result = tasks.poll()
+    assert (result.received, result.duplicates) == (1, 1)
+    db.commit()
+    [doc] = db.execute(select(IncomingDocument).where(IncomingDocument.organisation_id == w.receiver.id)).scalars()
+    assert (doc.status, doc.code_number, doc.code_notation) == (IncomingStatus.ARRIVED, "7816", "VPCP-TTĐT")
+    assert (doc.sender_organ_id, doc.document_id) == (VPCP, document_id)
+    [main] = [f for f in incoming.files_of(doc) if f.role == incoming.FileRole.MAIN]
+    assert storage.read(main.sha256) == PDF
+
+    run_jobs(db)  # 01 goes back at once
+    incoming.accept(w.p["r_clerk"], doc)  # tiếp nhận: 03 goes back
+    run_jobs(db)
+    codes = []
+    for tid in ministry.list_received("status"):
+        status = edxml.parse(ministry.fetch(tid)).package
+        codes.append(status.code.value)
+        assert status.response_for.document_id == document_id
+        assert status.from_.organ_id == w.receiver.organ_id
+        ministry.acknowledge(tid)
+    assert codes == ["01", "03"]
+
+
+def test_the_axis_down_then_back_delivers_exactly_once(db, w, axis, draft_pdf):
+    axis["running"].stop()
+    draft, out = issued_to_vpcp(db, w, draft_pdf)
+    [job] = run_jobs(db)
+    assert job.state == JobState.QUEUED  # a transport error: tried again later
+    [package] = db.execute(select(ExchangePackage).where(ExchangePackage.outgoing_document_id == out.id)).scalars()
+    assert (package.state, package.attempts) == (PackageState.QUEUED, 0)  # the failed attempt rolled back
+    assert "Đang chờ gửi lên trục" in services.recipient_statuses(draft)[0].label
+    axis["running"] = serve(axis["dir"], axis["systems"], port=axis["port"])
+    [job] = run_jobs(db)
+    assert job.state == JobState.DONE
+    run_jobs(db)  # nothing left
+    ministry = vpcp(axis)
+    assert len(ministry.list_received("edoc")) == 1
+    assert db.get(ExchangePackage, package.id).state == PackageState.SENT
