@@ -201,3 +201,42 @@ def test_the_axis_down_then_back_delivers_exactly_once(db, w, axis, draft_pdf):
     ministry = vpcp(axis)
     assert len(ministry.list_received("edoc")) == 1
     assert db.get(ExchangePackage, package.id).state == PackageState.SENT
+
+
+def test_a_failed_package_is_shown_and_sent_again(db, w, axis, draft_pdf, app, login):
+    from portal.exchange import agencies
+
+    axis["running"].stop()
+    draft, out = issued_to_vpcp(db, w, draft_pdf)
+    for _ in range(5):  # every attempt fails: the fifth is the last
+        run_jobs(db)
+    [package] = db.execute(select(ExchangePackage).where(ExchangePackage.outgoing_document_id == out.id)).scalars()
+    assert package.state == PackageState.FAILED
+    assert "Không kết nối được" in package.error or "trục" in package.error
+    db.commit()
+    clerk = login(w.p["clerk"], c=app.test_client())
+    page = clerk.get(f"/du-thao/{draft.id}").get_data(as_text=True)
+    assert "1 gói tin chưa gửi được lên trục liên thông" in page
+    assert "Gửi không được" in page
+    leader = login(w.p["leader"], c=app.test_client())
+    assert "Gửi lại</button>" not in leader.get(f"/du-thao/{draft.id}").get_data(as_text=True)
+    assert leader.post(f"/du-thao/{draft.id}/gui-lai").status_code == 403
+    axis["running"] = serve(axis["dir"], axis["systems"], port=axis["port"])
+    assert clerk.post(f"/du-thao/{draft.id}/gui-lai").status_code == 303
+    db.expire_all()
+    assert db.get(ExchangePackage, package.id).state == PackageState.QUEUED
+    assert clerk.post(f"/du-thao/{draft.id}/gui-lai").status_code == 303  # a repeat: nothing failed, no change
+    run_jobs(db)
+    assert db.get(ExchangePackage, package.id).state == PackageState.SENT
+    assert len(vpcp(axis).list_received("edoc")) == 1
+
+    # the picker: an agency of the national directory becomes a row sent through the axis, its code the address
+    agencies.import_agencies([(VPCP, "Văn phòng Chính phủ", "Chính phủ")])
+    db.commit()
+    officer = login(w.p["officer"], c=app.test_client())
+    found = officer.get("/du-thao/tim-co-quan-truc?q=van+phong+chinh").get_data(as_text=True)
+    assert f"truc={VPCP}" in found
+    row = officer.get(f"/du-thao/noi-nhan/dong?truc={VPCP}").get_data(as_text=True)
+    assert 'value="he_thong_khac" selected' in row
+    assert f'name="r_address" value="{VPCP}"' in row
+    assert officer.get("/du-thao/noi-nhan/dong?truc=000.00.00.X99").status_code == 404

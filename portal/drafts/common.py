@@ -33,7 +33,7 @@ ACTION_LABELS = {
     "submit": "Trình duyệt", "approve": "Duyệt", "format_ok": "Đạt thể thức", "send_back": "Trả lại",
     "forward": "Chuyển lãnh đạo khác", "sign": "Ký số", "sign_external": "Ký số bằng thiết bị riêng",
     "refuse_issue": "Văn thư trả lại người ký", "issue": "Cấp số và phát hành", "recall": "Thu hồi",
-    "cancel": "Hủy dự thảo", "recall_answer": "Nơi nhận trả lời thu hồi",
+    "cancel": "Hủy dự thảo", "recall_answer": "Nơi nhận trả lời thu hồi", "resend": "Gửi lại lên trục liên thông",
 }
 
 

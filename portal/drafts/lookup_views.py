@@ -1,21 +1,24 @@
 """The pickers' type-ahead on the draft forms (SPEC §6.1): signers, people of the organisation,
-recipients in and outside the system. What they offer is ``drafts.choices``, the rule the
+recipients in and outside the system (and, after issuance, "Gửi lại" of what the axis never took).
+What they offer is ``drafts.choices``, the rule the
 services apply again when the form is saved, so a forged choice is refused there (422)."""
 
 from __future__ import annotations
 
-from flask import abort
+from flask import abort, url_for
 from flask_login import current_user, login_required
 
 from portal.auth import accounts
+from portal.auth.forms import EmptyForm
 from portal.auth.models import User, UserStatus
 from portal.db import session
 from portal.drafts import bp, choices, services
 from portal.drafts.forms import OUTSIDE_METHODS, RecipientRow
 from portal.drafts.models import SendMethod
+from portal.exchange import agencies
 from portal.orgs.models import Organisation, OrgKind
 from portal.params import Choice, Flag, Id, Ids, Text, Texts, args, query
-from portal.web import render
+from portal.web import client_redirect, flash_ok, render
 
 FIELDS = ("signer_id", "details-signer_id", "forward-leader_id")
 
@@ -68,16 +71,31 @@ def lookup_organisations():
     return render("drafts/_draft_org_results.html", results=found, q=q, outside=False)
 
 
+@bp.get("/tim-co-quan-truc")
+@login_required
+@query(Text("q", "Từ khóa", 200))
+def lookup_agencies():
+    """Agencies outside the province from the national directory (QĐ 20 codes), sent to through the axis."""
+    q = args()["q"][:100]
+    return render("drafts/_draft_agency_results.html", results=agencies.search(q) if q.strip() else [], q=q)
+
+
 @bp.get("/noi-nhan/dong")
 @login_required
-@query(Id("id", "Cơ quan nhận"), Id("ngoai", "Cơ quan ngoài hệ thống"), Ids("r_org", "Nơi nhận đã chọn"),
-       Texts("r_name", "Nơi nhận đã chọn", 300))
+@query(Id("id", "Cơ quan nhận"), Id("ngoai", "Cơ quan ngoài hệ thống"), Text("truc", "Cơ quan liên thông", 40),
+       Ids("r_org", "Nơi nhận đã chọn"), Texts("r_name", "Nơi nhận đã chọn", 300))
 def recipient_row():
     """One recipient row: ``id`` an organisation of the system, ``ngoai`` an outside body of the
-    catalogue (a row of the other kind, filled in), neither a blank outside row."""
+    catalogue (a row of the other kind, filled in), ``truc`` an agency of the national directory (sent
+    through the axis, its code as the address), none of them a blank outside row."""
     taken = [str(i) for i in args()["r_org"]] + args()["r_name"]
-    ident, outside = args()["id"], args()["ngoai"]
-    if outside is not None:
+    ident, outside, agency_code = args()["id"], args()["ngoai"], args()["truc"]
+    if agency_code:
+        agency = agencies.by_code(agency_code)
+        if agency is None:
+            abort(404)
+        row = RecipientRow(None, agency.name[:200], SendMethod.OTHER_SYSTEM.value, agency.organ_id)
+    elif outside is not None:
         body = session.get(Organisation, outside)
         if body is None or body.kind != OrgKind.EXTERNAL:
             abort(404)
@@ -93,3 +111,16 @@ def recipient_row():
     if row.name and (str(row.organisation_id) if row.organisation_id else row.name) in taken:
         return "", 204
     return render("drafts/_draft_recipient_row.html", row=row, methods=OUTSIDE_METHODS)
+
+
+@bp.post("/<id:draft_id>/gui-lai")
+@login_required
+def resend(draft_id: int):
+    """Gửi lại: the packages to agencies outside that the axis never took go to the queue again."""
+    form = EmptyForm(prefix="resend")
+    if not form.validate_on_submit():
+        abort(400)
+    draft = services.get_visible(current_user, draft_id)
+    count = services.resend(current_user, draft)
+    flash_ok(f"Đã xếp gửi lại {count} gói tin lên trục liên thông." if count else "Không có gói tin nào cần gửi lại.")
+    return client_redirect(url_for("drafts.draft", draft_id=draft_id))

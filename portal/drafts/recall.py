@@ -67,3 +67,24 @@ def record_recall_answer(recipient_id: int, agreed: bool, reason: str | None) ->
     if draft is not None:
         common.event(draft, None, "recall_answer", f"{r.name}: {'đồng ý thu hồi' if agreed else 'từ chối thu hồi'}"
                                              + (f" — {reason}" if reason else ""), actor_name=r.name)
+
+
+def failed_sending(draft: Draft) -> int:
+    """How many packages to agencies outside the axis never took (the issued section offers "Gửi lại")."""
+    return len(delivery.failed_packages(draft.outgoing_id)) if draft.outgoing_id else 0
+
+
+def resend(clerk: User, draft: Draft) -> int:
+    """Gửi lại: every package of this issued document that failed goes to the queue again (same bytes, new
+    attempts). The organisation's clerk only; a repeat finds nothing failed and changes nothing."""
+    from portal.drafts import permissions
+    from portal.errors import NotAllowed
+    from portal.workflow import relock
+
+    locked = relock(session(), draft)
+    if locked.outgoing_id is None or not permissions.is_clerk(clerk, locked):
+        raise NotAllowed("drafts.resend", "Chỉ văn thư của cơ quan được gửi lại văn bản đã phát hành.")
+    count = delivery.resend(locked.outgoing_id)
+    if count:
+        common.event(locked, clerk, "resend", f"Gửi lại {count} gói tin lên trục liên thông")
+    return count

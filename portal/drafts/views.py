@@ -152,6 +152,8 @@ def _page(draft: Draft, status: int = 200, *, step: str | None = None, form: Fla
         recipients=services.recipients_of(draft), rounds=rounds, invites=invites, answer_forms=answer_forms,
         close_forms=close_forms, history=services.history(draft), action_labels=services.ACTION_LABELS,
         outgoing=out, statuses=services.recipient_statuses(draft) if out else [],
+        failed_sending=services.failed_sending(draft) if out and services.is_clerk(current_user, draft) else 0,
+        resend_form=EmptyForm(prefix="resend", formdata=None),
         urgency_label=Urgency(int(draft.urgency or 0)).label, methods=OUTSIDE_METHODS,
         checklist=services.FORMAT_CHECKLIST, ticked=(draft.format_checklist or "").split(","),
         sign_key=services.signing_key_of(current_user) if "sign" in forms else None,

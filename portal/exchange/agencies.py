@@ -312,3 +312,12 @@ def search(text: str, limit: int = 20) -> list[ExternalAgency]:
             .order_by(case((code_prefix, 0), else_=1), ExternalAgency.organ_id)
             .limit(max(1, min(limit, 50))))
     return list(session.scalars(stmt))
+
+
+def by_code(organ_id: str) -> ExternalAgency | None:
+    """An active agency of the directory by its code (as the type-ahead offered it)."""
+    code = clean_code(organ_id)
+    if not code:
+        return None
+    return session.execute(select(ExternalAgency).where(ExternalAgency.organ_id == code,
+                                                        ExternalAgency.active.is_(True))).scalars().first()
