@@ -240,3 +240,49 @@ def test_a_failed_package_is_shown_and_sent_again(db, w, axis, draft_pdf, app, l
     assert 'value="he_thong_khac" selected' in row
     assert f'name="r_address" value="{VPCP}"' in row
     assert officer.get("/du-thao/noi-nhan/dong?truc=000.00.00.X99").status_code == 404
+
+
+def test_the_clerk_fetches_now_and_imports_a_package_by_hand(db, w, axis, app, login):
+    from io import BytesIO
+
+    from tests.edxml_fixtures import REALWORLD
+
+    day = dt.datetime.now(VIETNAM).date() - dt.timedelta(days=1)
+    package = edxml.build_document(edxml.DocumentPackage(
+        header=edxml.MessageHeader(
+            from_=edxml.Organization(organ_id=VPCP, organ_name="Văn phòng Chính phủ"),
+            to=[edxml.Organization(organ_id=w.receiver.organ_id, organ_name=w.receiver.name)],
+            code=edxml.Code("12", "VPCP-KSTT"), promulgation_info=edxml.PromulgationInfo("Hà Nội", day),
+            document_type=edxml.DocumentType("1", "0", "Công văn"), subject="V/v nhận ngay",
+            document_id=edxml.make_document_id(VPCP, day, "12", "VPCP-KSTT")),
+        business=edxml.Business(edxml.BusinessType.NEW, "Văn bản điện tử mới"),
+        attachments=[edxml.Attachment("cid:1", "12-VPCP-KSTT.pdf", "application/pdf", "Công văn", PDF)]))
+    vpcp(axis).send_edoc(package)
+    db.commit()
+    officer = login(w.p["r_officer"], c=app.test_client())
+    assert officer.post("/lien-thong/nhan").status_code == 403
+    clerk = login(w.p["r_clerk"], c=app.test_client())
+    assert "Nhận văn bản" in clerk.get("/van-ban-den/").get_data(as_text=True)
+    resp = clerk.post("/lien-thong/nhan")
+    assert resp.status_code == 303
+    db.expire_all()
+    assert db.execute(select(IncomingDocument).where(IncomingDocument.code_notation == "VPCP-KSTT")).scalar_one()
+
+    # by hand: the real three-province package into the clerk's own organisation
+    data = (REALWORLD / "edoc-new_vpcp-to-3-provinces.edxml").read_bytes()
+    resp = clerk.post("/lien-thong/nhap-goi-tin", data={"package": (BytesIO(data), "goi.edxml")},
+                      content_type="multipart/form-data")
+    assert resp.status_code == 303, resp.get_data(as_text=True)[:800]
+    page = clerk.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "7816" in page
+    assert "Lưu ý:" in page  # the ZIP named .doc, unpacked and flagged
+    assert "gói tin gửi tới: 000.00.00.H41" in page  # its own To, kept and shown
+    again = clerk.post("/lien-thong/nhap-goi-tin", data={"package": (BytesIO(data), "goi.edxml")},
+                       content_type="multipart/form-data")
+    assert again.status_code == 422
+    assert "đã được nhận trước đó" in again.get_data(as_text=True)
+    bad = (REALWORLD / "edoc-malformed_nested-from.edxml").read_bytes()
+    resp = clerk.post("/lien-thong/nhap-goi-tin", data={"package": (BytesIO(bad), "hong.edxml")},
+                      content_type="multipart/form-data")
+    assert resp.status_code == 422
+    assert "dòng 74" in resp.get_data(as_text=True)

@@ -244,6 +244,9 @@ def _new(row: ExchangePackage, package: edxml.DocumentPackage, receivers: list[O
         addressed = ", ".join(f"{t.organ_id} {t.organ_name}".strip() for t in package.header.to)
         warnings = [*warnings, f"Nhập bằng tay vào {receivers[0].name}; gói tin gửi tới: {addressed}."]
         row.warnings = json.dumps(warnings[:100], ensure_ascii=False)
+        for doc in docs:  # the package's own To, kept and shown with the document
+            if not doc.description:
+                doc.description = f"Nhập từ gói tin liên thông; gói tin gửi tới: {addressed}"[:500]
     return Received("created", f"Đã nhận {len(docs)} văn bản đến.", row, docs, warnings + notes)
 
 

@@ -73,9 +73,10 @@ def lookup_row(document_id: int):
 def _file(document_id: int, file_id: int, *, download: bool):  # type: ignore[no-untyped-def]
     doc = services.get_visible(current_user, document_id)
     row, data = services.open_file(current_user, doc, file_id, download=download)
-    kind = storage.KINDS.get(storage.extension_of(row.filename))
+    kind = None if row.warning else storage.KINDS.get(storage.extension_of(row.filename))
+    # a flagged file (received from outside, its content not what its name says) is only ever downloaded
     return send_file(io.BytesIO(data), mimetype=kind.content_type if kind else "application/octet-stream",
-                     as_attachment=download, download_name=row.filename, max_age=0)
+                     as_attachment=download or bool(row.warning), download_name=row.filename, max_age=0)
 
 
 @bp.get("/<id:document_id>/tep/<id:file_id>")
