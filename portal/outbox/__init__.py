@@ -3,7 +3,8 @@ sent later by the job queue, each once (idempotent by key), retried with back-of
 administrators as sent, waiting or failed.
 
 ``service.add`` queues (in the caller's transaction); ``drain.drain_once`` sends; ``sender`` is the
-SMTP channel; ``messages`` holds the portal's e-mails; ``expiry`` the daily password-expiry run.
+SMTP channel; ``attachments`` the files a message may carry (kept in storage); ``messages`` holds the
+portal's e-mails; ``expiry`` the daily password-expiry run.
 """
 
 from portal.outbox.drain import DrainResult, drain_once

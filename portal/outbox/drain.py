@@ -31,7 +31,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from portal.db import session, utcnow
-from portal.outbox import sender
+from portal.outbox import attachments, sender
 from portal.outbox.models import MessageState, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,8 @@ def _claim(now: datetime) -> tuple[sender.Outgoing, int] | None:
         row.attempts += 1
         row.state = MessageState.SENDING
         row.next_attempt_at = now + LEASE
-        claimed = sender.Outgoing(key=row.key, recipient=row.recipient, subject=row.subject, body=row.body)
+        claimed = sender.Outgoing(key=row.key, recipient=row.recipient, subject=row.subject, body=row.body,
+                                  attachments=attachments.decode(row.attachments))
         attempts = row.attempts
         session.commit()
     except BaseException:

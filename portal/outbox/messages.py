@@ -25,7 +25,7 @@ def _stamp(at: datetime) -> str:
 
 
 def _queue(kind: str, user: User, subject: str, body: str, key: str) -> bool:
-    if not user.email or not service.ADDRESS.fullmatch(user.email.strip()):
+    if service.usable_address(user.email) is None:
         return False  # no usable address (a directory may hold anything): the portal's notice remains
     greeting = f"Kính gửi {user.full_name},\n\n"
     return service.add(kind, user.email, subject, greeting + body + FOOTER, key, user_id=user.id)

@@ -20,8 +20,10 @@ class MessageState(LabelledEnum):
 
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
-    # the drain's one question: which waiting messages are due?
-    __table_args__ = (Index("ix_outbox_messages_state_due", "state", "next_attempt_at"),)
+    # the drain's one question: which waiting messages are due? And the sender's: what became of the document
+    # e-mailed to this address (portal.exchange.mail.status_of)?
+    __table_args__ = (Index("ix_outbox_messages_state_due", "state", "next_attempt_at"),
+                      Index("ix_outbox_messages_recipient", "recipient"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # idempotency: the same event queued twice is one row, and the e-mail's Message-ID
@@ -31,6 +33,8 @@ class OutboxMessage(Base):
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
+    # files it carries: JSON [{"sha256", "filename", "content_type"}, …], the bytes in portal.storage
+    attachments: Mapped[str | None] = mapped_column(Text)
     user_id: Mapped[int | None] = mapped_column(Integer)  # whom it concerns (no foreign key: a log)
     state: Mapped[MessageState] = mapped_column(str_enum(MessageState, 10), default=MessageState.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

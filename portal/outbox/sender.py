@@ -1,6 +1,7 @@
 """The e-mail channel: one message to one SMTP server, STARTTLS with the certificate validated.
 
-The only module that imports smtplib. No database here: the drain hands in a snapshot of the row.
+The only module that imports smtplib. No database here: the drain hands in a snapshot of the row; the files
+a message carries are read from storage, which checks their hash (``attachments.py``).
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
 from email.message import Message
+from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
+
+from portal.outbox.attachments import Attachment, PermanentFailure, attach_all
 
 
 @dataclass(frozen=True)
@@ -61,10 +65,7 @@ class Outgoing:
     recipient: str
     subject: str
     body: str
-
-
-class PermanentFailure(Exception):
-    """The server refused this message for good (5xx on sender, recipient or content): no retry."""
+    attachments: tuple[Attachment, ...] = ()
 
 
 def message_id(key: str, sender: str) -> str:
@@ -77,7 +78,12 @@ def message_id(key: str, sender: str) -> str:
 def build(message: Outgoing, settings: SmtpSettings, now: datetime) -> Message:
     """Headers through ``email.header.Header``: the modern folder (``EmailMessage``) drops the space
     between two encoded words, and "đã được" arrived as "đãđược" (checked against a real server)."""
-    mail = MIMEText(message.body, "plain", "utf-8")
+    text = MIMEText(message.body, "plain", "utf-8")
+    mail: Message = text
+    if message.attachments:
+        mail = MIMEMultipart("mixed")
+        mail.attach(text)
+        attach_all(mail, message.attachments)  # PermanentFailure over the size cap or on a changed file
     name, address = parseaddr(settings.sender)
     mail["From"] = formataddr((name, address), charset="utf-8") if name else address
     mail["To"] = message.recipient
