@@ -286,3 +286,78 @@ def test_the_clerk_fetches_now_and_imports_a_package_by_hand(db, w, axis, app, l
                       content_type="multipart/form-data")
     assert resp.status_code == 422
     assert "dòng 74" in resp.get_data(as_text=True)
+
+
+def test_a_replacement_goes_out_as_type_3_and_a_recall_answered_03_reads_15(db, w, axis, draft_pdf):
+    draft, old = issued_to_vpcp(db, w, draft_pdf)
+    run_jobs(db)
+    ministry = vpcp(axis)
+    [tid] = ministry.list_received("edoc")
+    ministry.acknowledge(tid)
+    # the replacement: same recipient, type 3 naming the earlier document
+    prefill = services.start_follow_up(w.p["officer"], old, "thay_the")
+    prefill.signer_id, prefill.signer_title = w.p["leader"].id, "Giám đốc"
+    replacement = services.create(w.p["officer"], prefill, services.Upload("thay-the.pdf", draft_pdf),
+                                  recipients=[services.RecipientSpec(name="Văn phòng Chính phủ",
+                                                                     method=SendMethod.OTHER_SYSTEM, address=VPCP)])
+    to_signing(w, replacement)
+    assert services.sign_with_key(w.p["leader"], replacement, PASSWORD, CLIENT)
+    new = services.issue(w.p["clerk"], replacement, None).outgoing
+    run_jobs(db)
+    [tid] = ministry.list_received("edoc")
+    package = edxml.parse(ministry.fetch(tid)).package
+    ministry.acknowledge(tid)
+    assert package.business.doc_type == edxml.BusinessType.REPLACE
+    assert package.header.document_id == new.document_id
+    assert [r.document_id for r in package.business.replacements] == [old.document_id]
+    assert package.header.response_for[0].document_id == old.document_id
+    # a peer answering the recall with 03 instead of 15 (inferred): read as 15, with a warning kept
+    services.recall(w.p["leader"], draft, "Thu hồi, đã có văn bản thay thế.")
+    run_jobs(db)
+    [tid] = ministry.list_received("edoc")
+    ministry.acknowledge(tid)
+    ministry.send_status(status_from_vpcp(w, old, edxml.StatusCode.ACCEPTED))
+    tasks.poll()
+    db.commit()
+    db.expire_all()
+    [status] = services.recipient_statuses(draft)
+    assert status.code == "15"
+    answer = db.execute(select(ExchangePackage).where(ExchangePackage.direction == Direction.IN,
+                                                      ExchangePackage.status_code == "15")).scalar_one()
+    assert "hiểu là 15" in answer.warnings
+
+
+def test_an_update_from_outside_arrives_as_a_new_document_naming_the_earlier_one(db, w, axis):
+    day = dt.datetime.now(VIETNAM).date() - dt.timedelta(days=1)
+    first_id = edxml.make_document_id(VPCP, day, "30", "VPCP-TH")
+
+    def package(kind: edxml.BusinessType, number: str, response_for: list) -> bytes:
+        return edxml.build_document(edxml.DocumentPackage(
+            header=edxml.MessageHeader(
+                from_=edxml.Organization(organ_id=VPCP, organ_name="Văn phòng Chính phủ"),
+                to=[edxml.Organization(organ_id=w.receiver.organ_id, organ_name=w.receiver.name)],
+                code=edxml.Code(number, "VPCP-TH"), promulgation_info=edxml.PromulgationInfo("Hà Nội", day),
+                document_type=edxml.DocumentType("1", "0", "Công văn"), subject="V/v tổng hợp số liệu",
+                response_for=response_for, document_id=edxml.make_document_id(VPCP, day, number, "VPCP-TH")),
+            business=edxml.Business(kind, kind.label),
+            attachments=[edxml.Attachment("cid:1", f"{number}.pdf", "application/pdf", "Công văn", PDF)]))
+
+    ministry = vpcp(axis)
+    ref = [edxml.ResponseFor(VPCP, "30/VPCP-TH", day, first_id)]
+    ministry.send_edoc(package(edxml.BusinessType.UPDATE, "31", ref))  # never received here: 16
+    tasks.poll()
+    db.commit()
+    run_jobs(db)
+    [tid] = ministry.list_received("status")
+    answer = edxml.parse(ministry.fetch(tid)).package
+    assert answer.code == edxml.StatusCode.CHANGE_REFUSED
+    assert "Không tìm thấy văn bản" in answer.description
+    ministry.acknowledge(tid)
+    ministry.send_edoc(package(edxml.BusinessType.NEW, "30", []))
+    ministry.send_edoc(package(edxml.BusinessType.UPDATE, "31", ref))
+    tasks.poll()
+    db.commit()
+    docs = db.execute(select(IncomingDocument).where(IncomingDocument.organisation_id == w.receiver.id)
+                      .order_by(IncomingDocument.id)).scalars().all()
+    assert [d.code_number for d in docs] == ["30", "31"]
+    assert docs[1].description.startswith("Cập nhật văn bản 30/VPCP-TH")

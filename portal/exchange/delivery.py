@@ -88,15 +88,19 @@ def _inside(out: OutgoingDocument, org: Organisation, organisation_id: int, main
 
 def document_package(out: OutgoingDocument, org: Organisation, to: list[tuple[str, str]], main: File | None,
                      attachments: list[File], *, now: datetime, business: edxml.BusinessType = edxml.BusinessType.NEW,
-                     reason: str = "") -> bytes:
+                     reason: str = "", target: OutgoingDocument | None = None) -> bytes:
     """The edXML package of an issued document for the agencies ``to`` ((organ id, name) pairs), signed by the
-    organisation's seal key where the server holds one."""
+    organisation's seal key where the server holds one. ``business``: a recall names ``out`` itself in
+    ResponseFor; an update or a replacement names ``target``, the document it corrects or replaces."""
     from portal.exchange import xml_signing
 
     files = [main, *attachments] if main else list(attachments)
+    named = target if target is not None else out
     response_for = [] if business == edxml.BusinessType.NEW else [edxml.ResponseFor(
-        organ_id=org.organ_id or "", code="/".join(p for p in (out.code_number, out.code_notation) if p),
-        promulgation_date=out.issued_date, document_id=out.document_id or "")]
+        organ_id=org.organ_id or "", code="/".join(p for p in (named.code_number, named.code_notation) if p),
+        promulgation_date=named.issued_date, document_id=named.document_id or "")]
+    replacements = [edxml.ReplacementInfo(document_id=named.document_id or "", organ_ids=tuple(c for c, _ in to))] \
+        if business == edxml.BusinessType.REPLACE else []
     package = edxml.DocumentPackage(
         header=edxml.MessageHeader(
             from_=outbound.our_organization(org),
@@ -112,7 +116,7 @@ def document_package(out: OutgoingDocument, org: Organisation, to: list[tuple[st
             response_for=response_for, steering_type="0", document_id=out.document_id or ""),
         trace=[edxml.TraceHeader(organ_id=org.organ_id or "", timestamp=now)],
         business=edxml.Business(doc_type=business, doc_reason=reason[:500], document_id=out.document_id or "",
-                                paper=False),
+                                paper=False, replacements=replacements),
         attachments=[edxml.Attachment(content_id=f"cid:{i + 1}", name=f.name[:200],
                                       content_type="application/pdf" if f.name.lower().endswith(".pdf")
                                       else "application/octet-stream", description=f.name[:200], data=f.data)
@@ -131,11 +135,20 @@ def _place(org: Organisation) -> str:
 
 def _axis(out: OutgoingDocument, org: Organisation, recipients: list, main: File, attachments: list[File],
           now: datetime) -> None:
-    """One package per recipient (each gets its own status and its own retries)."""
+    """One package per recipient (each gets its own status and its own retries): a new document, or the update
+    (2) or replacement (3) of one issued before."""
+    business, target, reason = edxml.BusinessType.NEW, None, ""
+    if out.replaces_id:
+        business, target = edxml.BusinessType.REPLACE, session.get(OutgoingDocument, out.replaces_id)
+        reason = "Văn bản thay thế"
+    elif out.corrects_id:
+        business, target = edxml.BusinessType.UPDATE, session.get(OutgoingDocument, out.corrects_id)
+        reason = "Cập nhật văn bản"
     for r in recipients:
         code = (r.address or "").strip()
-        data = document_package(out, org, [(code, r.name)], main, attachments, now=now)
-        outbound.queue_package(data, kind="edoc", business_type=0, sender_organ_id=org.organ_id or "",
+        data = document_package(out, org, [(code, r.name)], main, attachments, now=now, business=business,
+                                reason=reason, target=target)
+        outbound.queue_package(data, kind="edoc", business_type=int(business), sender_organ_id=org.organ_id or "",
                                receiver_organ_id=code, receiver_name=r.name, document_id=out.document_id or "",
                                description=out.subject, outgoing_document_id=out.id, recipient_id=r.id)
 

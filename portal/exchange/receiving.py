@@ -283,6 +283,7 @@ def _change(row: ExchangePackage, package: edxml.DocumentPackage, receivers: lis
                                code_text=header.code.text, promulgation_date=header.promulgation_info.promulgation_date,
                                reasons=[f"{NOT_FOUND} {target}."], code=edxml.StatusCode.CHANGE_REFUSED.value)
         row.error = f"{NOT_FOUND} {target}."
+        row.dedup_key = None  # the earlier document may still arrive (out of order): a resend is processed again
         return Received("not_found", f"{NOT_FOUND} {target}; đã trả lời 16.", row, warnings=warnings)
     reason = (package.business.doc_reason if package.business else "") or header.subject or ""
     if kind == edxml.BusinessType.RECALL:
@@ -330,6 +331,7 @@ def _status(data: bytes, status: edxml.StatusPackage, transport: str, transport_
         ExchangePackage.direction == Direction.OUT, ExchangePackage.kind == "edoc",
         ExchangePackage.document_id == document_id, ExchangePackage.receiver_organ_id == sender)
         .order_by(ExchangePackage.id.desc())).scalars().first()
+    code = _recall_answer(code, document_id, sender, warnings)
     row = _record(data, transport, transport_id, key, kind="status", business_type=None, sender=sender,
                   receiver=None, document_id=document_id, description=status.description or "", warnings=warnings,
                   status_code=code)
@@ -347,3 +349,24 @@ def _status(data: bytes, status: edxml.StatusPackage, transport: str, transport_
         row.error = f"Không có văn bản đi nào có mã {document_id} gửi tới {sender}."
         return Received("not_found", row.error, row, warnings=warnings)
     return Received("status", f"Đã ghi nhận trạng thái {code} của {sender}.", row, warnings=warnings)
+
+
+def _recall_answer(code: str, document_id: str, sender: str, warnings: list[str]) -> str:
+    """Some peers answer a recall with 02 (refused) or 03 (accepted) instead of 16/15 (SPEC §11.2, inferred):
+    while a recall sent to that agency is unanswered, read them so, and say so."""
+    if code not in ("02", "03"):
+        return code
+    recall = session.execute(select(ExchangePackage.id).where(
+        ExchangePackage.direction == Direction.OUT, ExchangePackage.kind == "edoc", ExchangePackage.business_type == 1,
+        ExchangePackage.document_id == document_id, ExchangePackage.receiver_organ_id == sender)).first()
+    if recall is None:
+        return code
+    answered = session.execute(select(ExchangePackage.id).where(
+        ExchangePackage.direction == Direction.IN, ExchangePackage.kind == "status",
+        ExchangePackage.document_id == document_id, ExchangePackage.sender_organ_id == sender,
+        ExchangePackage.status_code.in_(("15", "16")))).first()
+    if answered is not None:
+        return code
+    mapped = "16" if code == "02" else "15"
+    warnings.append(f"Nơi nhận trả lời yêu cầu thu hồi bằng mã {code}; hiểu là {mapped}.")
+    return mapped
