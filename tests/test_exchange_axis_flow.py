@@ -361,3 +361,38 @@ def test_an_update_from_outside_arrives_as_a_new_document_naming_the_earlier_one
                       .order_by(IncomingDocument.id)).scalars().all()
     assert [d.code_number for d in docs] == ["30", "31"]
     assert docs[1].description.startswith("Cập nhật văn bản 30/VPCP-TH")
+
+
+def test_export_round_trips_and_the_agency_list_comes_from_the_axis(db, w, axis, draft_pdf, app, tmp_path):
+    from portal.exchange.models import ExternalAgency
+
+    _draft, out = issued_to_vpcp(db, w, draft_pdf)
+    db.commit()
+    path = tmp_path / "goi.edxml"
+    result = app.test_cli_runner().invoke(args=["portal", "exchange", "export", str(out.id), "--out", str(path)])
+    assert result.exit_code == 0, result.output
+    data = path.read_bytes()
+    parsed = edxml.parse(data)
+    assert edxml.validate(parsed).ok
+    assert edxml.verify(data).status == "valid"  # the seal's key signed it
+    header = parsed.package.header
+    assert (header.code.code_number, header.code.code_notation, header.subject, header.document_id) == (
+        out.code_number, out.code_notation, out.subject, out.document_id)
+    assert header.promulgation_info.promulgation_date == out.issued_date
+    assert [t.organ_id for t in header.to] == [VPCP]
+    assert header.from_.organ_id == w.org.organ_id
+    [attachment] = parsed.package.attachments
+    assert attachment.data == storage.read(out.main_file_sha256)
+    missing = app.test_cli_runner().invoke(args=["portal", "exchange", "export", "99999", "--out", str(path)])
+    assert missing.exit_code != 0
+    assert "Không có văn bản đi mã số 99999" in missing.output
+
+    axis["running"].stop()
+    axis["running"] = serve(axis["dir"], axis["systems"], port=axis["port"], agencies=[
+        {"organ_id": VPCP, "name": "Văn phòng Chính phủ"},
+        {"organ_id": "000.00.00.H41", "name": "UBND tỉnh Nghệ An"}])
+    result = app.test_cli_runner().invoke(args=["portal", "exchange", "agencies-sync"])
+    assert result.exit_code == 0, result.output
+    assert "thêm 2" in result.output
+    db.expire_all()
+    assert {a.organ_id for a in db.execute(select(ExternalAgency)).scalars()} == {VPCP, "000.00.00.H41"}

@@ -88,3 +88,38 @@ def import_package(file: Path, organ_id: str) -> None:
         click.echo(f"lưu ý: {line}")
     for doc in result.documents:
         click.echo(doc.id)
+
+
+@exchange_cli.command("export", help="Ghi gói tin edXML của một văn bản đã phát hành (mã số văn bản đi) ra tệp.")
+@click.argument("document_id", type=click.IntRange(1, 2**31 - 1))
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Tệp .edxml sẽ ghi.")
+def export_package(document_id: int, out_file: Path) -> None:
+    from portal.errors import NotFound, ValidationFailed
+    from portal.exchange import export
+
+    try:
+        data = export.export(document_id)
+    except NotFound as exc:
+        raise click.ClickException(f"Không có văn bản đi mã số {document_id}.") from exc
+    except ValidationFailed as exc:
+        raise click.ClickException("; ".join(exc.errors.values())) from exc
+    finally:
+        session.rollback()  # nothing is written to the database
+    tmp = out_file.with_name(out_file.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(out_file)
+    click.echo(f"Đã ghi {out_file} ({len(data):,} byte).".replace(",", "."))
+
+
+@exchange_cli.command("agencies-sync", help="Nhập danh sách cơ quan từ trục liên thông (getAgenciesList).")
+def agencies_sync() -> None:
+    from portal.exchange import tasks
+
+    try:
+        report = tasks.sync_agencies()
+    except Exception as exc:
+        session.rollback()
+        raise click.ClickException(f"Không lấy được danh sách cơ quan từ trục: {exc}") from exc
+    session.commit()
+    click.echo(report)

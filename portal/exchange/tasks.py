@@ -102,3 +102,24 @@ def poll_job() -> dict[str, int]:
 
 
 jobs.periodic("exchange-poll", poll_job, minute="*/5")
+
+
+def sync_agencies() -> str:
+    """The axis's agency list into the directory (daily, and ``portal exchange agencies-sync``)."""
+    from portal.exchange import agencies
+
+    adapter = outbound.transport()
+    if adapter is None:
+        return "Chưa cấu hình trục liên thông: không có danh sách cơ quan để lấy."
+    rows = [(a.organ_id, a.name, a.in_charge) for a in adapter.agencies()]
+    report = agencies.import_agencies(rows, source="axis", actor_name="trục liên thông")
+    return report.summary()
+
+
+def sync_agencies_job() -> str:
+    text = sync_agencies()
+    session.commit()
+    return text
+
+
+jobs.periodic("exchange-agencies", sync_agencies_job, hour="5", minute="30")
