@@ -329,3 +329,24 @@ def test_the_certificates_page_and_command(db, w, configured, factory, login, cl
                                                 w.p["leader"].username, "--token", PEOPLE_TOKEN, "--key", "khac"])
     assert result.exit_code != 0
     assert "không có khóa nhãn «khac»" in result.output
+
+
+def test_an_edxml_package_is_signed_by_the_seal_key_in_the_hsm(db, w, configured, app, monkeypatch):
+    """Issue 17: outgoing packages carry an XML signature by the organisation's seal key, here through PKCS#11."""
+    from portal.exchange import edxml, xml_signing
+
+    hsm = configured
+    register_keys(w, hsm)
+    package = edxml.build_status(edxml.StatusPackage(
+        from_=edxml.Organization(organ_id=w.org.organ_id, organ_name=w.org.name),
+        response_for=edxml.ResponseFor("000.00.00.G22", "7816/VPCP-TTĐT", None,
+                                       "000.00.00.G22,2026/12/01,7816/VPCP-TTĐT"),
+        status_code=edxml.StatusCode.ACCEPTED, description="Đã tiếp nhận"))
+    signed = xml_signing.sign_for(w.org, package)
+    check = edxml.verify(signed)
+    assert check.status == "valid", check
+    seal = x509.load_der_x509_certificate(certificates.active(organisation_id=w.org.id).certificate_der)
+    assert seal.subject.rfc4514_string() in check.signer
+    # the seal token's PIN not configured: the package goes unsigned rather than failing
+    monkeypatch.setitem(app.config, "PKCS11_PIN_FILE", "")
+    assert xml_signing.sign_for(w.org, package) == package
