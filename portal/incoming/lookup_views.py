@@ -7,7 +7,7 @@ import io
 from flask import abort, send_file
 from flask_login import current_user, login_required
 
-from portal import storage
+from portal import storage, viewer
 from portal.auth.models import User
 from portal.db import session
 from portal.errors import NotAllowed
@@ -15,7 +15,7 @@ from portal.incoming import bp, services
 from portal.incoming.pickers import LOOKUP, LOOKUP_ROW, PICKER_STEPS, post_of
 from portal.incoming.views import _display_name
 from portal.orgs.models import Organisation
-from portal.params import args, query
+from portal.params import Choice, args, query
 from portal.web import render
 
 # --- people and units ----------------------------------------------------------------------------------
@@ -91,3 +91,21 @@ def file_download(document_id: int, file_id: int):
     return _file(document_id, file_id, download=True)
 
 
+
+
+@bp.get("/<id:document_id>/tep/<id:file_id>/trang/<id:page>")
+@login_required
+@query(Choice("rong", "Độ rộng", [str(w) for w in viewer.WIDTHS]))
+def file_page(document_id: int, file_id: int, page: int):
+    """One page of a visible document's PDF as an image (the viewer beside the actions)."""
+    doc = services.get_visible(current_user, document_id)
+    row = services.file_of(doc, file_id)
+    if row.warning or not viewer.is_pdf(row.filename):
+        abort(404)
+    try:
+        png = viewer.page_png(row.sha256, page - 1, int(args()["rong"] or viewer.DEFAULT_WIDTH))
+    except viewer.PreviewUnavailable as exc:
+        return str(exc), 404, {"Content-Type": "text/plain; charset=utf-8"}
+    response = send_file(io.BytesIO(png), mimetype="image/png", max_age=3600)
+    response.cache_control.private = True  # only for who may see the document
+    return response

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from portal import audit, storage
 from portal.auth.models import Position, PositionRole, Role, User, UserStatus
@@ -32,6 +33,7 @@ def history(doc: IncomingDocument) -> list[IncomingEvent]:
 
 def assignments_of(doc: IncomingDocument) -> list[Assignment]:
     return list(session.execute(select(Assignment).where(Assignment.document_id == doc.id)
+                                .options(selectinload(Assignment.extensions))  # the rows' steps read them
                                 .order_by(Assignment.level, Assignment.id)).scalars())
 
 
@@ -48,6 +50,14 @@ def open_file(user: User, doc: IncomingDocument, file_id: int, *, download: bool
     audit.record(user, "incoming.file_download" if download else "incoming.file_view", doc,
                  organisation_id=doc.organisation_id, details={"file_id": row.id, "sha256": row.sha256})
     return row, data
+
+
+def file_of(doc: IncomingDocument, file_id: int) -> IncomingFile:
+    """A file of a document already checked visible (page images for the viewer: not counted as a view)."""
+    row = session.get(IncomingFile, file_id)
+    if row is None or row.document_id != doc.id:
+        raise NotFound()
+    return row
 
 
 def sender_statuses(user: User, limit: int = 100) -> list[IncomingDocument]:

@@ -11,6 +11,7 @@ modules that hold them, so callers import ``portal.incoming.services`` only. No 
 - ``directing.py``   present, forward, send_back, direct, assign_directly, file_for_information,
                      direct_within_unit
 - ``handling.py``    record_progress, mark_seen, finish, reopen, remind, reminders, replies
+- ``extensions.py``  request_extension, approve_extension, refuse_extension (gia hạn), extensions_of
 - ``recall.py``      request_recall, confirm_recall, refuse_recall
 - ``reading.py``     files, history, assignments, open_file, the sender's view, lookups
 
@@ -63,8 +64,8 @@ from portal.incoming.events import (
     set_sort_key,
     sort_key,
 )
+from portal.incoming.extensions import approve_extension, extensions_of, refuse_extension, request_extension
 from portal.incoming.handling import (
-    DUE_SOON_DAYS,
     finish,
     mark_seen,
     record_progress,
@@ -73,6 +74,7 @@ from portal.incoming.handling import (
     reopen,
     send_due_reminders,
 )
+from portal.incoming.limits import assignment_limits, time_limits, waiting_registration
 from portal.incoming.metadata import (
     LABELS,
     LIMITS,
@@ -91,6 +93,8 @@ from portal.incoming.models import (
     Assignment,
     AssignmentRole,
     AssignmentState,
+    Extension,
+    ExtensionState,
     FileRole,
     IncomingEvent,
     IncomingFile,
@@ -104,6 +108,7 @@ from portal.incoming.reading import (
     assignments_of,
     document_types,
     event,
+    file_of,
     files_of,
     history,
     incoming_books,
@@ -146,6 +151,7 @@ from portal.incoming.workflow import (
     can_remind,
     done_out_of_sight,
     offered,
+    row_actions,
 )
 from portal.timeutil import local_today
 
@@ -165,5 +171,6 @@ class _Face(types.ModuleType):
 
 
 _BEHIND = [sys.modules[f"portal.incoming.{name}"] for name in (
-    "arrival", "directing", "events", "handling", "metadata", "parts", "reading", "recall", "visibility", "workflow")]
+    "arrival", "directing", "events", "extensions", "handling", "limits", "metadata", "parts", "reading", "recall",
+    "visibility", "workflow")]
 sys.modules[__name__].__class__ = _Face

@@ -16,7 +16,7 @@ from flask import current_app, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from portal import once
+from portal import once, viewer
 from portal.auth.forms import EmptyForm
 from portal.auth.models import User
 from portal.db import session
@@ -25,6 +25,7 @@ from portal.documents.models import IncomingDocument, Secrecy, Urgency
 from portal.errors import NotFound, ValidationFailed
 from portal.incoming import bp, handling, services
 from portal.incoming.forms import (
+    EXTENSION_FORMS,
     AssignForm,
     DirectForm,
     FinishForm,
@@ -70,6 +71,10 @@ STEPS = {
 }
 
 
+# the steps on one row of the phiếu: the partial returned alone to htmx on 422
+ROW_TEMPLATES = {"remind": "_step_remind.html", **{action: "_step_extension.html" for action in EXTENSION_FORMS}}
+
+
 def _index_url() -> str | None:
     return url_for("incoming.index") if "incoming.index" in current_app.view_functions else None
 
@@ -103,7 +108,7 @@ def _rows_shown(rows: list[Row]) -> list[dict[str, object]]:
         except ValueError:
             deadline = None
         shown.append({"kind": row.kind, "id": row.id, "role": row.role, "name": _display_name(who),
-                      "deadline": deadline.isoformat() if deadline else ""})
+                      "deadline": deadline.isoformat() if deadline else "", "days": row.days})
     return shown
 
 
@@ -126,23 +131,49 @@ def _page(doc: IncomingDocument, status: int = 200, *, step: str | None = None, 
                     if services.can_remind(current_user, doc, row)}
     if step == "remind" and form is not None:
         remind_forms[extra["row"].id] = form  # type: ignore[attr-defined]
+    extension_forms = {row.id: {a: EXTENSION_FORMS[a](prefix=f"{a}{row.id}", formdata=None)
+                                for a in services.row_actions(current_user, doc, row) if a in EXTENSION_FORMS}
+                       for row in assignments}
+    if step in EXTENSION_FORMS and form is not None:
+        extension_forms.setdefault(extra["row"].id, {})[step] = form  # type: ignore[attr-defined]
     slip = url_for("incoming.slip", document_id=doc.id) if "incoming.slip" in current_app.view_functions else None
-    fragment = f"incoming/{STEPS[step].template if step in STEPS else '_step_remind.html'}" if step else None
+    fragment = f"incoming/{STEPS[step].template if step in STEPS else ROW_TEMPLATES[step]}" if step else None
     row = extra.get("row")
     context = {"rows": {}, "duplicates": [], "remind_row_id": row.id if row else None, "failed_step": step,
                "once_field": once.FIELD, "new_token": once.new_token, "posted_token": request.form.get(once.FIELD),
                **extra}  # type: ignore[attr-defined]
     files = services.files_of(doc)
     return render("incoming/document.html", fragment, status, doc=doc, forms=forms, steps=STEPS, step=step,
+                  preview=_preview(doc, files),
                   pickers=PICKER_STEPS, files=files, history=services.history(doc),
                   signature_reports=[(f, _report(f.signature_report)) for f in files if f.signature_report],
                   source=(source := services.source_of(doc)),
                   identifier=identifiers.of_incoming(doc, source.outgoing if source else None),
                   assignments=assignments, replies=handling.replies(doc), remind_forms=remind_forms, actions=actions,
+                  extension_forms=extension_forms, deadlines=services.assignment_limits(assignments),
                   action_labels=services.ACTION_LABELS, return_categories=services.RETURN_CATEGORIES, slip_url=slip,
                   urgency_label=Urgency(int(doc.urgency or 0)).label,
                   secrecy_label=Secrecy(int(doc.secrecy or 0)).label,
                   breadcrumbs=_crumbs((_title(doc), url_for("incoming.document", document_id=doc.id))), **context)
+
+
+def _preview(doc: IncomingDocument, files: list) -> dict[str, object] | None:  # type: ignore[type-arg]
+    """The main file's pages for the viewer, or why there are none."""
+    main = next((f for f in files if f.role.value == "main"), None) or next(iter(files), None)
+    if main is None:
+        return None
+    title = "Văn bản" if main.role.value == "main" else main.filename
+    download = url_for("incoming.file_download", document_id=doc.id, file_id=main.id)
+    if main.warning or not viewer.is_pdf(main.filename):
+        return {"title": title, "pages": [], "count": 0, "download": download,
+                "note": "Tệp này không xem trước được trên trang; hãy tải về để mở."}
+    try:
+        count = viewer.page_count(main.sha256)
+    except viewer.PreviewUnavailable as exc:
+        return {"title": title, "pages": [], "count": 0, "download": download, "note": str(exc)}
+    return {"title": title, "count": count, "pages": list(range(1, min(count, viewer.MAX_PAGES) + 1)),
+            "download": download, "note": None,
+            "url": lambda n: url_for("incoming.file_page", document_id=doc.id, file_id=main.id, page=n)}
 
 
 def _report(stored: str) -> dict[str, object]:
@@ -221,7 +252,8 @@ def _assign(document_id: int, step: str, service: Callable[..., object], done: s
         specs, _rows, errors = assignee_rows(request.form)
         if errors:
             raise ValidationFailed(errors)
-        extra = {"due_date": form.due_date.data} if isinstance(form, DirectForm) else {}
+        extra = ({"due_date": form.due_date.data, "due_days": form.due_days.data}
+                 if isinstance(form, DirectForm) else {})
         service(current_user, doc, form.directive.data or "", specs, **extra)  # type: ignore[attr-defined]
     return _run(document_id, step, call, done)
 
