@@ -14,6 +14,7 @@ from portal.db import session
 from portal.errors import ValidationFailed
 from portal.exchange.cli import exchange_cli
 from portal.exchange.simulator_cli import axis_simulator
+from portal.workdays.cli import workdays_cli
 
 
 @click.group("portal", help="Lệnh quản trị cổng QLVB&ĐH.")
@@ -23,6 +24,7 @@ def cli() -> None:
 
 cli.add_command(exchange_cli)  # portal exchange …: the feature's own group (portal/exchange/cli.py)
 cli.add_command(axis_simulator)  # portal axis-simulator: the national axis on loopback (tests, demo)
+cli.add_command(workdays_cli)  # portal workdays add/remove/list: the days IT adds (portal/workdays/cli.py)
 
 
 @cli.command("db-upgrade", help="Áp dụng các bản chuyển đổi cơ sở dữ liệu (alembic upgrade head).")

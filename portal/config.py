@@ -148,6 +148,17 @@ DEFAULTS: dict[str, Any] = {
     "AXIS_SYSTEM_ID": "",
     "AXIS_SECRET": "",
     "AXIS_TIMEOUT_SECONDS": 30,  # for connect and for each answer
+    # --- Working days and legal time limits (portal/workdays/, issue 18): office hours of a working day
+    # (Asia/Ho_Chi_Minh); limits as Nd (end of the N-th working day after the start's, 0 = the same working
+    # day), Nd@HH:MM (that time instead of closing time), Nh or Nm (working hours or minutes).
+    "WORK_HOURS": "07:30-11:30,13:00-17:00",
+    "LIMIT_REGISTER": "0d",  # an arrival is registered the same working day (NĐ 30 Điều 21–22)
+    "LIMIT_ISSUE": "1d@12:00",  # a signed document is issued by 12:00 of the next working day (SPEC §17 #11)
+    "LIMIT_URGENT": "0d",  # Khẩn: registered and issued the same working day
+    "LIMIT_MOST_URGENT": "2h",  # Thượng khẩn, Hỏa tốc: within 2 working hours
+    "LIMIT_WARN_HOURS": 2,  # working hours left at which an item counts as near its limit
+    "DUE_SOON_WORKING_DAYS": 1,  # "sắp đến hạn": the deadline is within this many working days (SPEC §5.6)
+    "WORKDAYS_CACHE_SECONDS": 60,  # a year's calendar is reused this long per worker (IT's changes: at once here)
 }
 
 REQUIRED_OUTSIDE_DEVELOPMENT = ("SECRET_KEY", "AUDIT_KEY", "DATABASE_URL")
@@ -202,6 +213,7 @@ def check(settings: dict[str, Any]) -> None:
     _check_accounts(settings)
     _check_timestamps(settings)
     _check_axis(settings)
+    _check_workdays(settings)
     if env in RELAXED_ENVS:
         return
     missing = [key for key in REQUIRED_OUTSIDE_DEVELOPMENT if not settings.get(key)]
@@ -253,5 +265,15 @@ def _check_axis(settings: dict[str, Any]) -> None:
 
     try:
         http.from_config(settings)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def _check_workdays(settings: dict[str, Any]) -> None:
+    """Office hours or a time limit that cannot be read stops start-up naming the key, not the first list."""
+    from portal.workdays import limits
+
+    try:
+        limits.check_settings(settings)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc

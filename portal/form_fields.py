@@ -1,4 +1,4 @@
-"""Form fields every feature uses: a date typed the Vietnamese way."""
+"""Form fields every feature uses: a date typed the Vietnamese way, a number of working days."""
 
 from __future__ import annotations
 
@@ -42,3 +42,29 @@ class DateVNField(Field):
             except ValueError:
                 self.data = None
                 raise ValueError("Ngày không hợp lệ; hãy nhập theo dạng dd/mm/yyyy, ví dụ 05/03/2026.") from None
+
+
+class WorkingDaysField(Field):
+    """"N ngày làm việc", offered beside a deadline's date: a whole number (the service turns it into
+    the date, counted from today in working days); a bad one gets a Vietnamese message."""
+
+    widget = TextInput()
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("render_kw", {"inputmode": "numeric", "maxlength": 3, "size": 4})
+        super().__init__(*args, **kwargs)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return str(self.data) if self.data else ""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        from portal.workdays.deadlines import DAYS_MESSAGE, parse_days
+
+        if valuelist:
+            try:
+                self.data = parse_days(valuelist[0])
+            except ValueError:
+                self.data = None
+                raise ValueError(DAYS_MESSAGE) from None

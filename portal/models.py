@@ -20,7 +20,7 @@ from portal.drafts.models import (
     Recipient,
 )
 from portal.exchange.models import ExchangePackage, ExternalAgency
-from portal.incoming.models import Assignment, IncomingEvent, IncomingFile, Reminder
+from portal.incoming.models import Assignment, Extension, IncomingEvent, IncomingFile, Reminder
 from portal.jobs.models import Job
 from portal.once import FormToken
 from portal.orgs.models import Organisation
@@ -29,6 +29,7 @@ from portal.registers.models import ReportJob
 from portal.schedules.models import Calendar, Entry, FeedToken, Week
 from portal.signatures.models import SignatureImage, SigningCertificate
 from portal.storage import StoredFile
+from portal.workdays.models import WorkdayOverride
 
 __all__ = [
     "Assignment",
@@ -47,6 +48,7 @@ __all__ = [
     "DraftVersion",
     "Entry",
     "ExchangePackage",
+    "Extension",
     "ExternalAgency",
     "FeedToken",
     "FormToken",
@@ -70,4 +72,5 @@ __all__ = [
     "StoredFile",
     "User",
     "Week",
+    "WorkdayOverride",
 ]

@@ -24,7 +24,7 @@ from portal.documents.models import IncomingDocument, Urgency
 from portal.errors import NotAllowed, NotFound
 from portal.incoming import services
 from portal.incoming.models import Assignment, AssignmentRole, IncomingEvent, Reminder, ReminderKind
-from portal.incoming.workflow import ASSIGNMENT, DOCUMENT, MY_PARTS, OnRow
+from portal.incoming.workflow import ASSIGNMENT, DOCUMENT, MY_PARTS, ROW_STEPS, OnRow
 from portal.timeutil import local_today
 from portal.workflow import AlreadyDone
 from tests.conftest import Factory
@@ -145,7 +145,9 @@ def _build(w: World, p: dict[str, User], status: str, code: str) -> IncomingDocu
                     [services.AssigneeSpec(AssignmentRole.LEAD, unit_id=w.unit_id,
                                            deadline=local_today() + timedelta(days=10)),
                      services.AssigneeSpec(AssignmentRole.COOPERATE, user_id=p["coop"].id)])
-    if status == "04":
+    if status == "04":  # the lead unit's head asks for a later deadline: approving it is the directing leader's
+        services.request_extension(p["unit_head"], doc, _lead_row(doc), "Chờ số liệu của các xã.",
+                                   local_today() + timedelta(days=15))
         return doc
     services.direct_within_unit(p["unit_head"], doc, "Đồng chí chủ trì.",
                                 [services.AssigneeSpec(AssignmentRole.LEAD, user_id=p["lead"].id)])
@@ -345,18 +347,21 @@ def _passes(guard: Callable[[], object]) -> bool:
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("status", STATUSES)
 def test_the_page_offers_exactly_what_the_guard_accepts(world, people, status, role):
-    """For every state × person × step of both tables: the page's step forms (available_actions,
-    can_remind per assignment row) are exactly the steps whose guard passes, on documents with and
-    without a recall request."""
+    """For every state × person × step of both tables: the page's step forms (available_actions;
+    row_actions per assignment row: đôn đốc, gia hạn) are exactly the steps whose guard passes, on
+    documents with and without a recall request."""
     user = people[role]
     for doc_id in (world.docs[status], world.recall_docs[status]):
         doc = db_session.get(IncomingDocument, doc_id)
         offered = services.available_actions(user, doc)
         for flow, action in TABLE_STEPS:
-            if action == "remind":
+            if action in ROW_STEPS:  # a form per row of the phiếu (đôn đốc, gia hạn)
                 for row in services.assignments_of(doc):
-                    assert services.can_remind(user, doc, row) == _passes(
-                        lambda row=row, d=doc: OnRow(row.id).guard(user, "remind", d)), (status, role, row.id)
+                    assert (action in services.row_actions(user, doc, row)) == _passes(
+                        lambda row=row, d=doc, a=action: OnRow(row.id).guard(user, a, d)), (status, role, row.id,
+                                                                                           action)
+                    if action == "remind":
+                        assert services.can_remind(user, doc, row) == (action in services.row_actions(user, doc, row))
                 continue
             table = DOCUMENT if flow is DOCUMENT else MY_PARTS
             assert (action in offered) == _passes(lambda t=table, a=action, d=doc: t.guard(user, a, d)), \

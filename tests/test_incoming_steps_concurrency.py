@@ -148,6 +148,26 @@ def recall_asked(w: World) -> IncomingDocument:
     return doc
 
 
+def with_deadline(w: World) -> IncomingDocument:
+    """Lead: the officer, due in 5 working days (gia hạn is asked of the leader who set it)."""
+    doc = presented(w)
+    services.direct(user(w, "leader"), doc, "Giao đồng chí chủ trì.",
+                    [Spec(AssignmentRole.LEAD, user_id=w.ids["officer"], days=5)])
+    return doc
+
+
+def asked_extension(w: World) -> IncomingDocument:
+    doc = with_deadline(w)
+    services.request_extension(user(w, "officer"), doc, row_of(doc, w.ids["officer"]).id, "Chờ số liệu.",
+                               days=10)
+    return doc
+
+
+def _extension(w: World, doc: IncomingDocument) -> object:
+    row = row_of(doc, w.ids["officer"])
+    return len(row.extensions), row.extensions[-1].state.value, row.deadline == row.extensions[-1].proposed_deadline
+
+
 def row_of(doc: IncomingDocument, user_id: int) -> Assignment:
     return next(a for a in services.assignments_of(doc) if a.assignee_user_id == user_id)
 
@@ -217,8 +237,22 @@ SCENARIOS: dict[tuple[str, str], Scenario] = {
         f"remind{row_of(d, w.ids['officer']).id}-text": "Đề nghị khẩn trương."}, "Lời đôn đốc này đã được gửi lúc",
         lambda w, d: db_session.scalar(select(func.count()).select_from(Reminder).where(
             Reminder.assignment_id == row_of(d, w.ids["officer"]).id)), token=True),
+    ("incoming_assignment", "request_extension"): Scenario(with_deadline, "officer", "phan-cong/{row}/xin-gia-han",
+                                                           lambda w, d: {
+        f"request_extension{row_of(d, w.ids['officer']).id}-reason": "Chờ số liệu của các xã.",
+        f"request_extension{row_of(d, w.ids['officer']).id}-days": "10"},
+        "đã được gửi lúc", _extension),
+    ("incoming_assignment", "approve_extension"): Scenario(asked_extension, "leader", "phan-cong/{row}/dong-y-gia-han",
+                                                           lambda w, d: {
+        f"approve_extension{row_of(d, w.ids['officer']).id}-note": "Đồng ý."},
+        "Đề nghị gia hạn đã được đồng ý lúc", _extension),
+    ("incoming_assignment", "refuse_extension"): Scenario(asked_extension, "leader", "phan-cong/{row}/tu-choi-gia-han",
+                                                          lambda w, d: {
+        f"refuse_extension{row_of(d, w.ids['officer']).id}-reason": "Không đủ căn cứ."},
+        "Đề nghị gia hạn đã được từ chối lúc", _extension),
 }
-HTMX = {("incoming", "accept"), ("incoming_assignment", "progress")}  # these pairs go as htmx requests
+HTMX = {("incoming", "accept"), ("incoming_assignment", "progress"),
+        ("incoming_assignment", "approve_extension")}  # these pairs go as htmx requests
 EXPECTED = {
     ("incoming", "accept"): (S.REGISTERED, None), ("incoming", "register"): (S.REGISTERED, True),
     ("incoming", "return"): S.RETURNED, ("incoming", "present"): (S.PRESENTED, None),  # id filled below
@@ -229,6 +263,9 @@ EXPECTED = {
     ("incoming", "refuse_recall"): (S.REGISTERED, True), ("incoming_assignment", "seen"): AssignmentState.SEEN,
     ("incoming_assignment", "progress"): (S.IN_PROGRESS, AssignmentState.WORKING),
     ("incoming_assignment", "finish_part"): AssignmentState.DONE, ("incoming_assignment", "remind"): 1,
+    ("incoming_assignment", "request_extension"): (1, "cho_y_kien", False),
+    ("incoming_assignment", "approve_extension"): (1, "dong_y", True),
+    ("incoming_assignment", "refuse_extension"): (1, "tu_choi", False),
 }
 ALL_STEPS = [(flow.name, action) for flow in (DOCUMENT, ASSIGNMENT) for action in flow.transitions]
 

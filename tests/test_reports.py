@@ -113,8 +113,9 @@ def world(db, factory, clock):
     within(d2, p["head_a"], p["a2"], date(2026, 2, 10))
     finish(d2, p["a2"], vn(2026, 2, 10, 23, 30))
     t.d2 = days(vn(2026, 2, 10, 23, 30), vn(2026, 2, 2, 8))
-    # D3 electronic, lead person b1 directly (unit B through the position), hạn 20/02,
-    # done 00:30 on 21/02 Vietnam time: still 20/02 in UTC, but late
+    # D3 electronic, lead person b1 directly (unit B through the position), hạn 20/02, done 00:30 on 21/02
+    # Vietnam time (still 20/02 in UTC). 20/02/2026 is mùng bốn Tết, a day off: in working days the deadline
+    # runs to Monday 23/02, so this is on time (issue 18; before, counting calendar days, it was late)
     d3 = electronic(vn(2026, 2, 15, 10))
     direct(d3, date(2026, 2, 20), user=p["b1"])
     finish(d3, p["b1"], vn(2026, 2, 21, 0, 30))
@@ -186,9 +187,9 @@ def test_incoming_by_unit_exact(world):
     assert list(rows) == [UNIT_B, UNIT_A, "Chưa giao xử lý hoặc không thuộc phòng, ban"]  # by name, nobody's last
     #                             recv el paper signed on_time late overdue in_time
     assert counts(rows[UNIT_A], 3, 2, 1, 1, 2, 0, 0, 1)
-    assert counts(rows[UNIT_B], 2, 1, 1, 0, 0, 1, 1, 0)
+    assert counts(rows[UNIT_B], 2, 1, 1, 0, 1, 0, 1, 0)  # D3 on time: its deadline was a Tết day (working days)
     assert counts(rows["Chưa giao xử lý hoặc không thuộc phòng, ban"], 1, 0, 1, 0, 0, 0, 0, 1)
-    assert counts(total, 6, 3, 3, 1, 2, 1, 1, 2)
+    assert counts(total, 6, 3, 3, 1, 3, 0, 1, 2)
     assert rows[UNIT_A]["avg_days"] == avg(t.d1, t.d2)
     assert rows[UNIT_B]["avg_days"] == avg(t.d3)
     assert rows["Chưa giao xử lý hoặc không thuộc phòng, ban"]["avg_days"] is None
@@ -200,9 +201,9 @@ def test_incoming_by_person_uses_the_persons_deadline(world):
     t = world.t
     assert counts(rows["Trần Thị Ánh"], 2, 1, 1, 0, 0, 1, 0, 1)  # D1 late against a1's own 09/01
     assert counts(rows["Lê Văn Đức"], 1, 1, 0, 1, 1, 0, 0, 0)  # done 23:30 local on the deadline day
-    assert counts(rows["Phạm Thị Huệ"], 1, 1, 0, 0, 0, 1, 0, 0)  # 00:30 local the day after
+    assert counts(rows["Phạm Thị Huệ"], 1, 1, 0, 0, 1, 0, 0, 0)  # the deadline (Tết) ran to Monday 23/02
     assert counts(rows["Chưa giao cá nhân chủ trì"], 2, 0, 2, 0, 0, 0, 1, 1)
-    assert counts(total, 6, 3, 3, 1, 1, 2, 1, 2)
+    assert counts(total, 6, 3, 3, 1, 2, 1, 1, 2)
     assert rows["Trần Thị Ánh"]["avg_days"] == avg(t.d1) == 5.0
     assert rows["Lê Văn Đức"]["avg_days"] == avg(t.d2) == 8.6
     assert rows["Phạm Thị Huệ"]["avg_days"] == avg(t.d3) == 5.6

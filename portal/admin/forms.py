@@ -6,6 +6,7 @@ from wtforms.validators import AnyOf, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.auth.models import Role, UserStatus
+from portal.form_fields import DateVNField
 from portal.orgs.models import OrgKind
 from portal.orgs.services import EMAIL_RE, PHONE_RE
 from portal.params import Id, Text, parse_id
@@ -131,3 +132,13 @@ class CertificateForm(FlaskForm):
         SelectChoice("pkcs11", "HSM/thiết bị ký của máy chủ (PKCS#11)")])
     token_label = StringField(_l("Nhãn thiết bị ký (token label)"), render_kw={"maxlength": 100})
     key_label = StringField(_l("Nhãn khóa (key label)"), render_kw={"maxlength": 100})
+
+
+class WorkdayForm(FlaskForm):
+    """Quản trị → Ngày làm việc: the rules live in ``workdays.service.add_override``."""
+
+    day = DateVNField(_l("Ngày"))
+    kind = SelectField(_l("Loại"), validate_choice=False, choices=[
+        SelectChoice("nghi", "Ngày nghỉ (nghỉ bù, nghỉ theo quyết định)"),
+        SelectChoice("lam_bu", "Ngày làm bù (làm việc vào ngày nghỉ)")])
+    note = StringField(_l("Căn cứ, ghi chú"), render_kw={"maxlength": 200})

@@ -216,6 +216,9 @@ class IncomingDocument(_DocumentFields, Base):
     # keyset pagination walks one index (SPEC §16)
     sort_key: Mapped[str] = mapped_column(String(40), default="")
     signature_verdict: Mapped[str | None] = mapped_column(String(40))  # of the main file, shown in lists
+    # when the arrival must be registered (portal/workdays/limits.py), fixed at arrival from the urgency and
+    # recomputed while it waits if IT changes the calendar; NULL: registered at once (paper) or arrived before 0019
+    register_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organisation: Mapped[Organisation] = relationship(foreign_keys=[organisation_id])
 

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from portal import listing
 from portal.documents.models import OutgoingStatus
 from portal.drafts import bp, queries
-from portal.drafts.services import can_create
+from portal.drafts.services import can_create, time_limits
 from portal.incoming import services as incoming_services
 from portal.list_pages import chosen_queue, url_maker
 from portal.navigation import draft_counts
@@ -51,7 +51,7 @@ def index():
     return render("drafts/index.html", "drafts/_rows.html", status=422 if filters.errors else 200, queue=queue,
                   queues=available, filters=filters, rows=page, counts=draft_counts(), types=types,
                   list_url=url_maker("drafts.index", PARAMS), args=request.args, fmt_count=queries.format_count,
-                  can_create=can_create(current_user),
+                  can_create=can_create(current_user), limits=time_limits(page.rows) if not queue.outgoing else {},
                   breadcrumbs=[("Trang chủ", url_for("main.dashboard")),
                                ("Dự thảo, văn bản đi", url_for("drafts.index"))])
 

@@ -103,6 +103,8 @@ class Draft(Base):
     signed_sha256: Mapped[str | None] = mapped_column(ForeignKey("stored_files.sha256"))  # after the signer
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # when the signed document must be issued (portal/workdays/limits.py), set at signing; kept after issuance
+    issue_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outgoing_id: Mapped[int | None] = mapped_column(ForeignKey("outgoing_documents.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,6 +9,7 @@ Callers import from here; the code lives by sub-domain:
 - ``approval``      submit, approve, format check, send back, forward to another leader;
 - ``signing_steps`` the frozen PDF, ký số (registered key or token upload), refusal to the signer;
 - ``issuance``      cấp số và phát hành: number, seal, outgoing record, delivery;
+- ``limits``        the issuance time limit (set at signing) as lists show it;
 - ``recall``        after issuance: recipients' statuses, thu hồi and the answers.
 
 No Flask here; signatures go through ``portal.signatures.service``.
@@ -45,6 +46,7 @@ from portal.drafts.composing import (
     versions,
 )
 from portal.drafts.issuance import Issued, identifier, issue, notation, outgoing_books
+from portal.drafts.limits import time_limits
 from portal.drafts.models import SendMethod
 from portal.drafts.permissions import (
     WrongStep,
@@ -135,6 +137,7 @@ __all__ = [
     "signing_key_of",
     "start_follow_up",
     "submit",
+    "time_limits",
     "unit_head_of",
     "update_details",
     "versions",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from portal import audit, storage
 from portal.auth.models import User
-from portal.drafts import common
+from portal.drafts import common, limits
 from portal.drafts.common import S
 from portal.drafts.models import Draft
 from portal.drafts.workflow import guard
@@ -30,6 +30,7 @@ def sign(signer: User, draft: Draft, password_ok: bool, signed: bytes, *, extern
     draft.signed_sha256 = stored.sha256
     draft.signed_at = common.now()
     draft.signed_by_id = signer.id
+    draft.issue_due_at = limits.issue_due(draft)  # the issuance limit's clock starts (SPEC §6.3)
     common.move(draft, signer, "sign_external" if external else "sign", S.SIGNED, None,
           f"Ký bởi {signer.full_name}, SHA-256 {stored.sha256[:16]}…")
 
@@ -79,5 +80,6 @@ def refuse_issue(clerk: User, draft: Draft, reason: str) -> None:
     reason = common.required(reason, "reason", "Hãy ghi lý do trả lại người ký.")
     draft.signed_sha256 = None
     draft.signed_at = None
+    draft.issue_due_at = None
     common.move(draft, clerk, "refuse_issue", S.SIGNING, draft.signer_id, reason)
 

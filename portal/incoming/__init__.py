@@ -7,4 +7,12 @@ from flask import Blueprint
 
 bp = Blueprint("incoming", __name__, url_prefix="/van-ban-den")
 
-from portal.incoming import intake_views, list_views, lookup_views, pdf_views, tasks, views  # noqa: E402,F401  (routes and tasks register on import)
+from portal.incoming import (  # noqa: E402,F401  (routes and tasks register on import)
+    extension_views,
+    intake_views,
+    list_views,
+    lookup_views,
+    pdf_views,
+    tasks,
+    views,
+)

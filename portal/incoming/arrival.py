@@ -14,7 +14,7 @@ from portal.db import session
 from portal.documents import numbering
 from portal.documents.models import Channel, Direction, IncomingDocument, RegisterBook
 from portal.errors import NotAllowed, ValidationFailed
-from portal.incoming import events
+from portal.incoming import events, limits
 from portal.incoming.events import guard, set_sort_key
 from portal.incoming.metadata import (
     Duplicate,
@@ -98,6 +98,7 @@ def receive(recipient: Organisation, data: Metadata, files: Iterable[Upload] = (
                            sender_organ_id=sender_organ_id or (sender.organ_id if sender else None),
                            source_outgoing_id=source_outgoing_id)
     _apply(doc, data)
+    limits.set_registration_due(doc)
     session.add(doc)
     session.flush()
     for upload in files:

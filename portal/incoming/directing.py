@@ -21,6 +21,7 @@ from portal.incoming.visibility import S
 from portal.orgs.models import Organisation
 from portal.text import limited, nfc
 from portal.timeutil import local_today
+from portal.workdays import deadlines
 
 
 def _leader_of(doc: IncomingDocument, user_id: int, *, agency: bool = False) -> User:
@@ -71,6 +72,7 @@ class AssigneeSpec:
     user_id: int | None = None
     unit_id: int | None = None
     deadline: date | None = None
+    days: int | None = None  # "N ngày làm việc" instead of a date: the deadline is counted here, from today
 
 
 def _check_assignees(doc: IncomingDocument, specs: list[AssigneeSpec], *, within_unit: int | None = None,
@@ -81,6 +83,10 @@ def _check_assignees(doc: IncomingDocument, specs: list[AssigneeSpec], *, within
         errors["assignees"] = "Phải có đúng một đơn vị hoặc cá nhân chủ trì."
     seen: set[tuple[str, int]] = set()
     for spec in specs:
+        try:
+            spec.deadline, spec.days = deadlines.resolve(spec.deadline, spec.days, "deadline", local_today()), None
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
         if (spec.user_id is None) == (spec.unit_id is None):
             errors["assignees"] = "Mỗi dòng giao việc là một đơn vị hoặc một cá nhân."
             continue
@@ -123,12 +129,13 @@ def _create_assignments(doc: IncomingDocument, actor: User, specs: list[Assignee
 
 
 def direct(leader: User, doc: IncomingDocument, directive: str, assignees: list[AssigneeSpec],
-           due_date: date | None = None) -> list[Assignment]:
+           due_date: date | None = None, due_days: int | None = None) -> list[Assignment]:
     """Phân phối (chờ phân phối → 04): the ý kiến chỉ đạo and exactly one lead, any number of
     co-operating and for-information units or persons, each with its own deadline. The document's
-    own deadline (hạn giải quyết) changes only when the leader sets it here; the lead's deadline
-    is the lead's, never copied onto the document."""
+    own deadline (hạn giải quyết) changes only when the leader sets it here (a date, or ``due_days``
+    working days from today); the lead's deadline is the lead's, never copied onto the document."""
     guard(leader, "direct", doc)
+    due_date = deadlines.resolve(due_date, due_days, "due_date", local_today())
     if due_date is not None and due_date < local_today():
         raise ValidationFailed({"due_date": "Hạn giải quyết không thể trước hôm nay."})
     rows = _assign(leader, doc, directive, assignees, "direct")

@@ -13,10 +13,11 @@ from flask_wtf.file import FileField, MultipleFileField
 from wtforms import BooleanField, Field, SelectChoice, SelectField, StringField, TextAreaField, ValidationError
 
 from portal.documents.models import Secrecy, Urgency
-from portal.form_fields import DateVNField, parse_date
+from portal.form_fields import DateVNField, WorkingDaysField, parse_date
 from portal.incoming import services
 from portal.incoming.models import AssignmentRole, ReminderKind
 from portal.params import parse_id
+from portal.workdays.deadlines import DAYS_MESSAGE, parse_days
 
 
 def _int_or_none(value: object) -> int | None:
@@ -137,6 +138,7 @@ class DirectForm(AssignForm):
     unless the leader sets it here (each row's deadline is that row's)."""
 
     due_date = DateVNField(_l("Hạn giải quyết văn bản"))
+    due_days = WorkingDaysField(_l("hoặc số ngày làm việc"))
 
 
 @dataclass
@@ -147,6 +149,7 @@ class Row:
     id: int
     role: str
     deadline: str
+    days: str = ""
 
 
 def assignee_rows(formdata) -> tuple[list[services.AssigneeSpec], list[Row], dict[str, str]]:  # type: ignore[no-untyped-def]
@@ -157,23 +160,30 @@ def assignee_rows(formdata) -> tuple[list[services.AssigneeSpec], list[Row], dic
     errors: dict[str, str] = {}
     roles = {r.value for r in AssignmentRole}
     dropped = set(formdata.getlist("a_drop"))  # "Bỏ" ticked: the row stays on screen, not in the phiếu
-    for kind, raw_id, role, raw_deadline in zip(formdata.getlist("a_kind"), formdata.getlist("a_id"),
-                                                formdata.getlist("a_role"), formdata.getlist("a_deadline"),
-                                                strict=False):
+    all_days = formdata.getlist("a_days")  # "N ngày làm việc" beside each date (absent from older pages)
+    for n, (kind, raw_id, role, raw_deadline) in enumerate(zip(
+            formdata.getlist("a_kind"), formdata.getlist("a_id"), formdata.getlist("a_role"),
+            formdata.getlist("a_deadline"), strict=False)):
+        raw_days = all_days[n] if n < len(all_days) else ""
         if f"{kind}:{raw_id}" in dropped:
             continue
         ident = _int_or_none(raw_id)
         if kind not in ("unit", "person") or ident is None or role not in roles:
             errors["assignees"] = "Dòng giao việc không hợp lệ; hãy chọn lại đơn vị hoặc cá nhân."
             continue
-        rows.append(Row(kind, ident, role, raw_deadline))
+        rows.append(Row(kind, ident, role, raw_deadline, raw_days))
         try:
             deadline = parse_date(raw_deadline)
         except ValueError:
             errors["deadline"] = "Hạn xử lý không hợp lệ; hãy nhập theo dạng dd/mm/yyyy."
             continue
+        try:
+            days = parse_days(raw_days)
+        except ValueError:
+            errors["deadline"] = f"Hạn xử lý: {DAYS_MESSAGE[0].lower()}{DAYS_MESSAGE[1:]}"
+            continue
         specs.append(services.AssigneeSpec(AssignmentRole(role), user_id=ident if kind == "person" else None,
-                                           unit_id=ident if kind == "unit" else None, deadline=deadline))
+                                           unit_id=ident if kind == "unit" else None, deadline=deadline, days=days))
     if not rows and not errors:
         errors["assignees"] = "Hãy chọn ít nhất một đơn vị hoặc cá nhân, trong đó có đúng một chủ trì."
     return specs, rows, errors
@@ -197,3 +207,24 @@ class RemindForm(FlaskForm):
     kind = SelectField(_l("Hình thức"), validate_choice=False,
                        choices=[SelectChoice(k.value, k.label) for k in REMIND_KINDS])
     text = TextAreaField(_l("Nội dung"), render_kw={"maxlength": 1000, "rows": 2})
+
+
+class ExtensionRequestForm(FlaskForm):
+    """Xin gia hạn: the reason, and the new date or a number of working days from today."""
+
+    reason = TextAreaField(_l("Lý do xin gia hạn"), render_kw={"maxlength": 1000, "rows": 2})
+    proposed = DateVNField(_l("Hạn mới đề nghị"))
+    days = WorkingDaysField(_l("hoặc số ngày làm việc kể từ hôm nay"))
+
+
+class ExtensionApproveForm(FlaskForm):
+    note = TextAreaField(_l("Ý kiến"), render_kw={"maxlength": 1000, "rows": 2})
+
+
+class ExtensionRefuseForm(FlaskForm):
+    reason = TextAreaField(_l("Lý do không đồng ý"), render_kw={"maxlength": 1000, "rows": 2})
+
+
+EXTENSION_FORMS: dict[str, type[FlaskForm]] = {"request_extension": ExtensionRequestForm,
+                                               "approve_extension": ExtensionApproveForm,
+                                               "refuse_extension": ExtensionRefuseForm}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
@@ -43,6 +43,8 @@ from portal.incoming.visibility import OPEN_STATUSES, WORK_STATUSES, S, headed_u
 from portal.incoming.workflow import WrongStep
 from portal.text import limited, nfc
 from portal.timeutil import local_today
+from portal.workdays.calendar import due_soon_cutoff, is_working_day, overdue_cutoff
+from portal.workdays.limits import due_soon_days
 
 if TYPE_CHECKING:
     from portal.drafts.models import Draft
@@ -142,22 +144,25 @@ def remind(user: User, doc: IncomingDocument, assignment_id: int, kind: Reminder
     return reminder
 
 
-DUE_SOON_DAYS = 1
-
-
 def send_due_reminders(today: date | None = None) -> int:
     """The daily job (`portal remind`): one "sắp đến hạn" or "quá hạn" reminder per open
-    assignment and day, however often it runs (a unique key per assignment, kind and day)."""
+    assignment and day, however often it runs (a unique key per assignment, kind and day). Days
+    count as working days (``portal.workdays``): due soon = within ``DUE_SOON_WORKING_DAYS`` working
+    days, overdue = past a deadline that ran to its working day's end; on a day off nobody is
+    reminded (Monday's run tells them)."""
     today = today or local_today()
+    if not is_working_day(today):
+        return 0
+    cutoff = overdue_cutoff(today)
     rows = session.execute(
         select(Assignment).join(IncomingDocument, IncomingDocument.id == Assignment.document_id)
         .where(IncomingDocument.status.in_(WORK_STATUSES), Assignment.deadline.is_not(None),
-               Assignment.deadline <= today + timedelta(days=DUE_SOON_DAYS),
+               Assignment.deadline <= due_soon_cutoff(today, due_soon_days()),
                Assignment.role != AssignmentRole.INFORM, Assignment.state != AssignmentState.DONE)
     ).scalars().all()
     sent = 0
     for row in rows:
-        kind = ReminderKind.OVERDUE if row.deadline < today else ReminderKind.DUE_SOON
+        kind = ReminderKind.OVERDUE if row.deadline <= cutoff else ReminderKind.DUE_SOON
         exists_already = session.execute(select(Reminder.id).where(
             Reminder.assignment_id == row.id, Reminder.kind == kind, Reminder.for_date == today)).first()
         if exists_already:

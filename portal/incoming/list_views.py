@@ -54,6 +54,7 @@ def index():
     return render("incoming/index.html", "incoming/_rows.html", status=status, queue=queue, queues=available,
                   filters=filters, rows=page, counts=counts, types=types, statuses=STATUS_CHOICES,
                   list_url=url_maker("incoming.index", PARAMS), args=request.args, today=local_today(),
+                  limits=incoming_services.time_limits(page.rows),
                   fmt_count=queries.format_count,
                   doc_base=url_for("incoming.document", document_id=1)[:-1],  # + id: no url_for per row
                   can_digitise=incoming_services.is_clerk(current_user),

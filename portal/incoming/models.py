@@ -117,6 +117,8 @@ class Assignment(Base):
     assignee_user = relationship("User", foreign_keys=[assignee_user_id])
     assignee_unit = relationship("Organisation", foreign_keys=[assignee_unit_id])
     assigned_by = relationship("User", foreign_keys=[assigned_by_id])
+    # gia hạn requests, oldest first (the page loads them with the rows: reading.assignments_of)
+    extensions = relationship("Extension", order_by="Extension.id", foreign_keys="Extension.assignment_id")
 
     @property
     def assignee_name(self) -> str:
@@ -164,3 +166,38 @@ class Reminder(Base):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     for_date: Mapped[date | None] = mapped_column(Date)
     seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ExtensionState(enum.StrEnum):
+    PENDING = "cho_y_kien"
+    APPROVED = "dong_y"
+    REFUSED = "tu_choi"
+
+    @property
+    def label(self) -> str:
+        return {"cho_y_kien": "Chờ ý kiến", "dong_y": "Đồng ý", "tu_choi": "Không đồng ý"}[self.value]
+
+
+class Extension(Base):
+    """Gia hạn (SPEC §5.6): the lead handler asks, with a reason and a new date, whoever set the
+    deadline decides. The row keeps the deadline before and after, so the history and the reports
+    read the deadline in force and count extensions."""
+
+    __tablename__ = "incoming_extensions"
+    __table_args__ = (Index("ix_incoming_extensions_assignment_id", "assignment_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("incoming_assignments.id"))
+    document_id: Mapped[int] = mapped_column(ForeignKey("incoming_documents.id"))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(String(1000))
+    old_deadline: Mapped[date] = mapped_column(Date)
+    proposed_deadline: Mapped[date] = mapped_column(Date)
+    state: Mapped[ExtensionState] = mapped_column(str_enum(ExtensionState, 12), default=ExtensionState.PENDING)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(String(1000))
+
+    requested_by = relationship("User", foreign_keys=[requested_by_id])
+    decided_by = relationship("User", foreign_keys=[decided_by_id])

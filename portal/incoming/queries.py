@@ -29,6 +29,8 @@ from portal.incoming.services import (
 from portal.listing import COUNT_CAP, local_midnight, words
 from portal.listing import format_count as format_count  # re-exported for the views and tests
 from portal.timeutil import local_today
+from portal.workdays.calendar import due_soon_cutoff, overdue_cutoff
+from portal.workdays.limits import due_soon_days
 
 D = IncomingDocument
 S = IncomingStatus
@@ -71,10 +73,11 @@ def _working(user: User) -> ColumnElement[bool]:
 _OPEN_STATES = tuple(s for s in AssignmentState if s != AssignmentState.DONE)
 
 
-def _late_part(*conditions: ColumnElement[bool]) -> list[ColumnElement[bool]]:
-    """An assignment past its own deadline and not done (for-information rows have no work)."""
-    return [Assignment.deadline < local_today(), Assignment.state.in_(_OPEN_STATES),
-            Assignment.role != AssignmentRole.INFORM, *conditions]
+def _late_part(cutoff: date) -> list[ColumnElement[bool]]:
+    """An assignment past its own deadline and not done (for-information rows have no work).
+    Deadlines count in working days: one on a day off runs to the next working day, so the deadline
+    is past when it is on or before the last working day before today (``workdays.overdue_cutoff``)."""
+    return [Assignment.deadline <= cutoff, Assignment.state.in_(_OPEN_STATES), Assignment.role != AssignmentRole.INFORM]
 
 
 def _overdue(user: User) -> ColumnElement[bool]:
@@ -84,11 +87,26 @@ def _overdue(user: User) -> ColumnElement[bool]:
       part of its work past that part's deadline (also a co-operating part left open at 06).
     - Everyone else follows their own parts: an assignment of theirs past its own deadline.
     The list's "Hạn giải quyết" column shows the document's deadline, red when the document is late."""
+    cutoff = overdue_cutoff(local_today())
     if is_front_desk(user):
-        late_part = exists().where(Assignment.document_id == D.id, *_late_part()).correlate(D)
-        return or_(and_(D.status.in_(OPEN_STATUSES), D.due_date < local_today()),
+        late_part = exists().where(Assignment.document_id == D.id, *_late_part(cutoff)).correlate(D)
+        return or_(and_(D.status.in_(OPEN_STATUSES), D.due_date <= cutoff),
                    and_(D.status.in_(WORK_STATUSES), late_part))
-    return and_(D.status.in_(WORK_STATUSES), _has_mine(user, *_late_part()))
+    return and_(D.status.in_(WORK_STATUSES), _has_mine(user, *_late_part(cutoff)))
+
+
+def _due_soon(user: User) -> ColumnElement[bool]:
+    """Sắp đến hạn (SPEC §5.6): not yet late, due within ``DUE_SOON_WORKING_DAYS`` working days (today
+    included); the same two deadlines as "Quá hạn", each followed by the same people."""
+    today = local_today()
+    cutoff, soon = overdue_cutoff(today), due_soon_cutoff(today, due_soon_days())
+    window = (Assignment.deadline > cutoff, Assignment.deadline <= soon, Assignment.state.in_(_OPEN_STATES),
+              Assignment.role != AssignmentRole.INFORM)
+    if is_front_desk(user):
+        part = exists().where(Assignment.document_id == D.id, *window).correlate(D)
+        return or_(and_(D.status.in_(OPEN_STATUSES), D.due_date > cutoff, D.due_date <= soon),
+                   and_(D.status.in_(WORK_STATUSES), part))
+    return and_(D.status.in_(WORK_STATUSES), _has_mine(user, *window))
 
 
 @dataclass(frozen=True)
@@ -116,6 +134,7 @@ QUEUES: dict[str, Queue] = {q.slug: q for q in (
           _LEADERS),
     Queue("cho-xu-ly", "Chờ xử lý", _waiting),
     Queue("dang-xu-ly", "Đang xử lý", _working, action=False),
+    Queue("sap-den-han", "Sắp đến hạn", _due_soon, action=False),
     Queue("qua-han", "Quá hạn", _overdue),
     Queue("da-hoan-thanh", "Đã hoàn thành", lambda u: D.status == S.DONE, action=False),
     Queue("tat-ca", "Tất cả", lambda u: true(), action=False),

@@ -33,6 +33,10 @@ seen            new                  seen       the assignee person
 progress        new, seen, working   working    the assignee person; at 06 only a part of their own
 finish_part     new, seen, working   done       a co-operating assignee (not the lead chain, not for-info)
 remind          new, seen, working   (stays)    clerk, agency leader, or whoever assigned the row
+request_ext…    new, seen, working   (stays)    the lead person, or head of the lead unit; 04/05, a deadline,
+                                                no request waiting (gia hạn: reason and a new date)
+approve_ext…    new, seen, working   (stays)    whoever assigned the row (set its deadline); a request waits
+refuse_ext…     new, seen, working   (stays)    the same
 ==============  ===================  =========  ===========================================================
 
 A step repeated after it happened (a double click, two identical requests) finds, under the lock,
@@ -57,7 +61,14 @@ from portal.db import session
 from portal.documents import numbering
 from portal.documents.models import IncomingDocument
 from portal.errors import NotAllowed, NotFound
-from portal.incoming.models import Assignment, AssignmentRole, AssignmentState, IncomingEvent
+from portal.incoming.models import (
+    Assignment,
+    AssignmentRole,
+    AssignmentState,
+    Extension,
+    ExtensionState,
+    IncomingEvent,
+)
 from portal.incoming.parts import (
     lead_chain,
     lead_person_assignment,
@@ -317,6 +328,53 @@ def _row_said(template: str, action: str) -> Callable[[User, Assignment], str | 
 
 UNFINISHED = (AssignmentState.NEW, AssignmentState.SEEN, AssignmentState.WORKING)
 
+
+# --- gia hạn: the lead handler asks, whoever set the deadline decides (SPEC §5.6) -------------------
+
+def latest_extension(row: Assignment) -> Extension | None:
+    """The row's newest request (its ``extensions`` come with the page's rows, so a page of rows asks
+    the database once)."""
+    return row.extensions[-1] if row.extensions else None
+
+
+def _pending(row: Assignment) -> bool:
+    latest = latest_extension(row)
+    return latest is not None and latest.state == ExtensionState.PENDING
+
+
+def _lead_handler(user: User, row: Assignment) -> bool:
+    """The lead person of the row, or the head of the lead unit it names."""
+    if row.role != AssignmentRole.LEAD:
+        return False
+    if row.assignee_user_id is not None:
+        return row.assignee_user_id == user.id
+    return row.assignee_unit_id is not None and row.assignee_unit_id == headed_unit_id(user)
+
+
+def _deadline_setter(user: User, row: Assignment) -> bool:
+    return row.assigned_by_id == user.id
+
+
+def _may_ask(row: Assignment) -> bool:
+    return row.deadline is not None and document_of(row).status in OPEN_STATUSES and not _pending(row)
+
+
+def _asked(user: User, row: Assignment) -> str | None:
+    latest = latest_extension(row)
+    if latest is None or latest.state != ExtensionState.PENDING or latest.requested_by_id != user.id:
+        return None
+    return (f"Đề nghị gia hạn đến {latest.proposed_deadline:%d/%m/%Y} đã được gửi lúc {at(latest.requested_at)}, "
+            "đang chờ ý kiến.")
+
+
+def _decided(state: ExtensionState, verb: str) -> Callable[[User, Assignment], str | None]:
+    def done(user: User, row: Assignment) -> str | None:
+        latest = latest_extension(row)
+        if latest is None or latest.state != state or latest.decided_by_id != user.id:
+            return None
+        return f"Đề nghị gia hạn đã được {verb} lúc {at(latest.decided_at)}."
+    return done
+
 ASSIGNMENT = Flow("incoming_assignment", {t.action: t for t in (
     step("seen", "Đánh dấu đã xem", {AssignmentState.NEW}, _assignee, AssignmentState.SEEN,
          when=lambda r: document_of(r).status in WORK_STATUSES,
@@ -330,7 +388,17 @@ ASSIGNMENT = Flow("incoming_assignment", {t.action: t for t in (
          refusal="Bạn không có phần việc phối hợp đang mở."),
     step("remind", "Đôn đốc", UNFINISHED, _chaser, None, when=lambda r: document_of(r).status in WORK_STATUSES,
          refusal="Chỉ văn thư, lãnh đạo cơ quan hoặc người giao việc được đôn đốc."),
+    step("request_extension", "Xin gia hạn", UNFINISHED, _lead_handler, None, when=_may_ask, done=_asked,
+         refusal="Chỉ đơn vị, cá nhân chủ trì được xin gia hạn phần việc của mình."),
+    step("approve_extension", "Đồng ý gia hạn", UNFINISHED, _deadline_setter, None, when=_pending,
+         done=_decided(ExtensionState.APPROVED, "đồng ý"), refusal="Chỉ người đã giao hạn này được cho gia hạn."),
+    step("refuse_extension", "Không đồng ý gia hạn", UNFINISHED, _deadline_setter, None, when=_pending,
+         done=_decided(ExtensionState.REFUSED, "từ chối"), refusal="Chỉ người đã giao hạn này được trả lời đề nghị "
+                                                                     "gia hạn."),
 )}, state=lambda r: r.state, label=lambda r: r.state.label)
+
+# the steps taken on one row of the phiếu (forms per row, ``OnRow``), not on "my part" of the document
+ROW_STEPS = ("remind", "request_extension", "approve_extension", "refuse_extension")
 
 # the assignment steps a person takes on "my part" of a document (the page's forms are per document)
 MY_PART_STEPS = ("seen", "progress", "finish_part")
@@ -372,6 +440,13 @@ def offered(user: User, doc: IncomingDocument) -> set[str]:
 
 def can_remind(user: User, doc: IncomingDocument, row: Assignment) -> bool:
     return row.document_id == doc.id and ASSIGNMENT.may(user, "remind", row)
+
+
+def row_actions(user: User, doc: IncomingDocument, row: Assignment) -> set[str]:
+    """The per-row steps the page offers on one row of the phiếu: exactly those the guard allows."""
+    if row.document_id != doc.id:
+        return set()
+    return {action for action in ROW_STEPS if ASSIGNMENT.may(user, action, row)}
 
 
 class OnRow:

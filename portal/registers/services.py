@@ -51,6 +51,7 @@ from portal.orgs.models import Organisation, OrgKind
 from portal.registers.models import JobStatus, ReportJob
 from portal.registers.pdf import LAYOUTS, Layout, RegisterData, Row
 from portal.timeutil import local_today, to_local, zone
+from portal.workdays.calendar import effective_deadline, overdue_cutoff
 
 BATCH = 1000
 JOB_KIND = "so_van_ban"
@@ -318,10 +319,11 @@ class _Tracking(_Incoming):
             return "Đã thu hồi"
         if status == IncomingStatus.DONE:
             done = to_local(r.completed_at).date() if r.completed_at else None
-            late = done is not None and r.due_date is not None and done > r.due_date
+            # working days: a deadline on a day off runs to the next working day (portal.workdays)
+            late = done is not None and r.due_date is not None and done > effective_deadline(r.due_date)
             return f"Hoàn thành{' quá hạn' if late else ''}" + (f" ngày {done:%d/%m/%Y}" if done else "")
         if status in (IncomingStatus.ASSIGNED, IncomingStatus.IN_PROGRESS):
-            overdue = r.due_date is not None and r.due_date < self.today
+            overdue = r.due_date is not None and r.due_date <= overdue_cutoff(self.today)
             return "Đang xử lý" + (", quá hạn" if overdue else "")
         return status.label
 

@@ -15,7 +15,12 @@ Rules chosen here (the decree prescribes no layout):
 - The deadline in force is the lead assignment's (by person: the lead person's own, else the lead
   unit's; by unit: the level-1 lead's), else the document's hạn giải quyết. A document done without
   a deadline counts as on time; an open one without a deadline as "in time".
-- Open items are overdue when their deadline is before *today* (the report shows the state now).
+- Days are working days (``portal.workdays``): a deadline on a day off runs to the next working day, both
+  for "finished on time" and for open items, which are overdue when that day is before *today* (the
+  report shows the state now); the deadline in force is the one after any approved extension (gia hạn),
+  and documents whose lead deadline was extended are counted.
+- "Trễ hạn xử lý thủ tục": registered after the registration limit of the arrival's urgency
+  (``register_due_at``), issued after the issuance limit of the signed draft (``issue_due_at``).
 - By unit: the level-1 lead unit, or the unit of the lead person; by person: the lead person
   (level 1, or the lead unit's own lead at level 2). Documents nobody leads yet form their own row.
 - Outgoing: by the drafting unit (the draft's, else the record's) and the drafter; electronic =
@@ -41,9 +46,11 @@ from portal.db import session
 from portal.documents.models import Channel, IncomingDocument, IncomingStatus, OutgoingDocument, OutgoingStatus
 from portal.drafts.models import Draft
 from portal.errors import NotAllowed, NotFound
-from portal.incoming.models import Assignment, AssignmentRole
+from portal.incoming.models import Assignment, AssignmentRole, Extension, ExtensionState
 from portal.orgs.models import Organisation, OrgKind
+from portal.reports import deadlines
 from portal.timeutil import local_today, zone
+from portal.workdays.calendar import overdue_cutoff
 
 REPORT_ROLES = frozenset({Role.AGENCY_LEADER, Role.CLERK, Role.UNIT_HEAD, Role.OVERVIEW})
 SIGNATURE_VALID = "Hợp lệ"
@@ -211,12 +218,13 @@ INCOMING_COLUMNS = [
     Column("received", "Tiếp nhận"), Column("electronic", "Điện tử"), Column("paper", "Giấy"),
     Column("signed", "Có chữ ký số hợp lệ"), Column("on_time", "Hoàn thành đúng hạn"),
     Column("late", "Hoàn thành quá hạn"), Column("open_overdue", "Quá hạn chưa hoàn thành"),
-    Column("open_in_time", "Đang xử lý trong hạn"), Column("avg_days", "Thời gian xử lý bình quân (ngày)"),
+    Column("open_in_time", "Đang xử lý trong hạn"), Column("extended", "Được gia hạn"),
+    Column("late_procedure", "Trễ hạn xử lý thủ tục"), Column("avg_days", "Thời gian xử lý bình quân (ngày)"),
 ]
 OUTGOING_COLUMNS = [
     Column("issued", "Phát hành"), Column("electronic", "Điện tử"), Column("paper", "Giấy"),
     Column("signed", "Ký số"), Column("recalled", "Thu hồi"), Column("replies", "Trả lời văn bản đến"),
-    Column("replies_on_time", "Trả lời đúng hạn"),
+    Column("replies_on_time", "Trả lời đúng hạn"), Column("late_procedure", "Trễ hạn xử lý thủ tục"),
 ]
 
 
@@ -311,11 +319,14 @@ def incoming_report(scope: Scope, period: Period, grouping: Grouping, today: dat
         deadline = func.coalesce(l2.deadline, l1.deadline, d.due_date)
     else:
         deadline = func.coalesce(l1.deadline, d.due_date)
+    extended = (select(Extension.id).where(Extension.document_id == d.id, Extension.state == ExtensionState.APPROVED,
+                                           Extension.assignment_id.in_([l1.id, l2.id])).correlate(d, l1, l2).exists())
     inner = (
         select(d.id, d.channel, d.signature_verdict, d.status, d.arrived_at, d.completed_at,
+               d.registered_at, d.register_due_at,
                func.coalesce(l1.assignee_unit_id, person_unit).label("unit_id"),
                func.coalesce(l1.assignee_user_id, l2.assignee_user_id).label("person_id"),
-               deadline.label("deadline"))
+               deadline.label("deadline"), extended.label("extended"))
         .select_from(d)
         .outerjoin(first_lead, first_lead.c.document_id == d.id)
         .outerjoin(l1, l1.id == first_lead.c.id)
@@ -326,6 +337,9 @@ def incoming_report(scope: Scope, period: Period, grouping: Grouping, today: dat
     c = inner.c
     done = and_(c.status == IncomingStatus.DONE, c.completed_at.is_not(None))
     finished_on = local_date(c.completed_at)
+    shift = deadlines.days_off(period.start, period.end)
+    due = deadlines.in_force(c.deadline, shift)  # working days: a deadline on a day off runs to the next one
+    cutoff = overdue_cutoff(today)
     key = _key(scope, grouping, c.unit_id, c.person_id)
     stmt = select(
         (key if key is not None else literal(0)).label("key"),
@@ -333,13 +347,15 @@ def incoming_report(scope: Scope, period: Period, grouping: Grouping, today: dat
         _count(c.channel != Channel.PAPER).label("electronic"),
         _count(c.channel == Channel.PAPER).label("paper"),
         _count(c.signature_verdict == SIGNATURE_VALID).label("signed"),
-        _count(and_(done, or_(c.deadline.is_(None), finished_on <= c.deadline))).label("on_time"),
-        _count(and_(done, c.deadline.is_not(None), finished_on > c.deadline)).label("late"),
-        _count(and_(~done, c.deadline.is_not(None), c.deadline < today)).label("open_overdue"),
-        _count(and_(~done, or_(c.deadline.is_(None), c.deadline >= today))).label("open_in_time"),
+        _count(and_(done, or_(c.deadline.is_(None), finished_on <= due))).label("on_time"),
+        _count(and_(done, c.deadline.is_not(None), finished_on > due)).label("late"),
+        _count(and_(~done, c.deadline.is_not(None), c.deadline <= cutoff)).label("open_overdue"),
+        _count(and_(~done, or_(c.deadline.is_(None), c.deadline > cutoff))).label("open_in_time"),
+        _count(c.extended).label("extended"),
+        _count(c.registered_at > c.register_due_at).label("late_procedure"),
         _count(done).label("done"),
         func.sum(case((done, days_between(c.completed_at, c.arrived_at)), else_=None)).label("days"),
-    )
+    ).select_from(inner if shift is None else inner.outerjoin(shift, shift.c.day == c.deadline))
     if scope.unit is not None:
         stmt = stmt.where(c.unit_id == scope.unit.id)
     stmt = _grouped(stmt, key)
@@ -408,7 +424,7 @@ def outgoing_report(scope: Scope, period: Period, grouping: Grouping) -> Report:
                 .order_by(a.id).limit(1).correlate(answered).scalar_subquery())
     inner = (
         select(o.id, o.file_sha256, o.status, o.recalled_at, o.issued_at, Draft.signed_at, Draft.reply_to_id,
-               func.coalesce(lead_due, answered.due_date).label("reply_due"),
+               Draft.issue_due_at, func.coalesce(lead_due, answered.due_date).label("reply_due"),
                func.coalesce(Draft.unit_id, o.unit_id).label("unit_id"), Draft.drafter_id.label("person_id"))
         .select_from(o)
         .outerjoin(Draft, Draft.outgoing_id == o.id)
@@ -418,7 +434,8 @@ def outgoing_report(scope: Scope, period: Period, grouping: Grouping) -> Report:
     c = inner.c
     electronic = c.file_sha256.is_not(None)
     reply = c.reply_to_id.is_not(None)
-    reply_in_time = or_(c.reply_due.is_(None), local_date(c.issued_at) <= c.reply_due)
+    shift = deadlines.days_off(period.start, period.end)
+    reply_in_time = or_(c.reply_due.is_(None), local_date(c.issued_at) <= deadlines.in_force(c.reply_due, shift))
     key = _key(scope, grouping, c.unit_id, c.person_id)
     stmt = select(
         (key if key is not None else literal(0)).label("key"),
@@ -429,7 +446,8 @@ def outgoing_report(scope: Scope, period: Period, grouping: Grouping) -> Report:
         _count(or_(c.recalled_at.is_not(None), c.status == OutgoingStatus.RECALLED)).label("recalled"),
         _count(reply).label("replies"),
         _count(and_(reply, reply_in_time)).label("replies_on_time"),
-    )
+        _count(c.issued_at > c.issue_due_at).label("late_procedure"),
+    ).select_from(inner if shift is None else inner.outerjoin(shift, shift.c.day == c.reply_due))
     if scope.unit is not None:
         stmt = stmt.where(c.unit_id == scope.unit.id)
     stmt = _grouped(stmt, key)
