@@ -135,6 +135,9 @@ def test_issued_to_an_agency_outside_and_what_comes_back(db, w, axis, draft_pdf)
     # recall: a type-1 package to the agency; its 15 comes back
     services.recall(w.p["leader"], draft, "Văn bản ban hành nhầm, thu hồi để sửa.")
     run_jobs(db)
+    [status] = services.recipient_statuses(draft)
+    assert (status.code, status.label) == ("13", "Đang yêu cầu thu hồi")  # until the agency answers
+    assert [h[1] for h in status.history][-1] == "Thu hồi: Đã gửi lên trục"  # in time order
     [tid] = ministry.list_received("edoc")
     recall = edxml.parse(ministry.fetch(tid)).package
     assert recall.business.doc_type == edxml.BusinessType.RECALL

@@ -214,22 +214,40 @@ def _axis_status(r) -> Status:  # type: ignore[no-untyped-def]
     back = session.execute(select(ExchangePackage).where(
         ExchangePackage.direction == Direction.IN, ExchangePackage.recipient_id == r.id,
         ExchangePackage.kind == "status").order_by(ExchangePackage.id)).scalars().all()
-    history: list[tuple[str, str, datetime | None, str | None]] = []
+    # (our own time, for the order) → the line shown (the peer's time for what came back)
+    lines: list[tuple[datetime, tuple[str, str, datetime | None, str | None]]] = []
     for p in sent:
         what = "Thu hồi: " if p.business_type == 1 else ""
         if p.state == PackageState.SENT:
-            history.append(("", f"{what}Đã gửi lên trục", p.sent_at, None))
+            line = ("", f"{what}Đã gửi lên trục", p.sent_at, None)
         elif p.state == PackageState.FAILED:
-            history.append(("", f"{what}Gửi không được", p.created_at, p.error))
+            line = ("", f"{what}Gửi không được", p.created_at, p.error)
         else:
-            history.append(("", f"{what}Đang chờ gửi lên trục (lần thử {p.attempts})", p.created_at, p.error))
+            line = ("", f"{what}Đang chờ gửi lên trục (lần thử {p.attempts})", p.created_at, p.error)
+        lines.append((_aware(p.created_at), line))
     for p in back:
         code = p.status_code or ""
-        history.append((code, STATUS_LABELS.get(code, code), p.at or p.created_at, p.description))
-    if not history:
+        lines.append((_aware(p.created_at), (code, STATUS_LABELS.get(code, code), p.at or p.created_at, p.description)))
+    if not lines:
         return Status("", "Chưa gửi", None, None, [])
+    lines.sort(key=lambda pair: pair[0])  # stable: equal times keep the order above
+    history = [line for _, line in lines]
     code, label, at, reason = history[-1]
+    recall = next((p for p in reversed(sent) if p.business_type == 1), None)
+    if recall is not None and code not in ("15", "16"):  # a recall waits for its answer
+        answered = any(p.status_code in ("15", "16") and _aware(p.created_at) >= _aware(recall.created_at)
+                       for p in back)
+        if not answered:
+            code, label, at, reason = "13", STATUS_LABELS["13"], recall.sent_at or recall.created_at, recall.description
     return Status(code, label, at, reason, history)
+
+
+def _aware(moment: datetime | None) -> datetime:
+    from datetime import UTC
+
+    if moment is None:
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def failed_packages(outgoing_id: int) -> list[ExchangePackage]:

@@ -324,8 +324,8 @@ def xml_signer(organisation_id: int) -> tuple[Any, x509.Certificate] | None:
     if row.backend == DEV:
         if not dev_pki_enabled() or not row.key_name:
             return None
-        key = pki.load_key(pki.key_path(pki_dir(), row.key_name), passphrase())
-        cert = pki.load_cert(pki.cert_path(pki_dir(), row.key_name))
+        key, cert = _dev_pair(str(pki.key_path(pki_dir(), row.key_name)), str(pki.cert_path(pki_dir(), row.key_name)),
+                              passphrase())
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.asymmetric import padding
 
@@ -339,3 +339,21 @@ def xml_signer(organisation_id: int) -> tuple[Any, x509.Certificate] | None:
         return (lambda data: hsm.sign_bytes(module, token, label, pin, data),
                 x509.load_der_x509_certificate(row.certificate_der))
     return None
+
+
+_pairs: dict[tuple[str, str, float, bytes], tuple[Any, x509.Certificate]] = {}
+
+
+def _dev_pair(key_file: str, cert_file: str, secret: bytes) -> tuple[Any, x509.Certificate]:
+    """A development seal key decrypted once per process (about 40 ms each time otherwise), kept until its file
+    changes."""
+    import os
+
+    stamp = os.stat(key_file).st_mtime
+    cached = _pairs.get((key_file, cert_file, stamp, secret))
+    if cached is None:
+        cached = (pki.load_key(Path(key_file), secret), pki.load_cert(Path(cert_file)))
+        if len(_pairs) > 64:
+            _pairs.clear()
+        _pairs[(key_file, cert_file, stamp, secret)] = cached
+    return cached
