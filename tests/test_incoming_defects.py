@@ -22,6 +22,7 @@ from portal.incoming import queries, services
 from portal.incoming.models import AssignmentRole, AssignmentState
 from portal.reports import services as reports
 from portal.timeutil import local_today, local_year
+from portal.workdays.calendar import add_working_days
 from tests.incoming_fixtures import PDF, metadata
 from tests.test_drafts_workflow import cheap_seal, signed_draft
 from tests.test_drafts_workflow import world as drafts_world  # noqa: F401  (fixture: two organisations)
@@ -183,16 +184,16 @@ def test_a_reply_can_still_be_started_after_the_finish(db, office, as_):
 
 def test_the_leads_deadline_does_not_replace_the_documents(db, office, monkeypatch):
     _org, unit, p = office
-    own = local_today() + timedelta(days=10)
+    own = add_working_days(local_today(), 10)  # working days (issue 18)
     doc = services.digitise(p["clerk"], metadata(due_date=own), services.Upload("scan.pdf", PDF))
     services.present(p["clerk"], doc, p["leader"].id)
-    lead_deadline = local_today() + timedelta(days=3)
+    lead_deadline = add_working_days(local_today(), 3)
     rows = services.direct(p["leader"], doc, "", [Spec(AssignmentRole.LEAD, unit_id=unit.id, deadline=lead_deadline),
                                                   Spec(AssignmentRole.COOPERATE, user_id=p["other"].id)])
     assert doc.due_date == own  # was overwritten with the lead's deadline
     assert rows[0].deadline == lead_deadline
     # the overdue queue: the front desk sees a late part, each person their own deadline
-    later = local_today() + timedelta(days=5)
+    later = add_working_days(local_today(), 5)
     monkeypatch.setattr(queries, "local_today", lambda: later)
     assert doc.id in ids(p["clerk"], "qua-han")  # the lead unit is late, the document not yet
     assert doc.id in ids(p["head"], "qua-han")

@@ -14,6 +14,7 @@ from portal.documents.models import Urgency
 from portal.incoming import queries, services
 from portal.incoming.models import AssignmentRole
 from portal.timeutil import local_today
+from portal.workdays.calendar import add_working_days
 from tests.incoming_fixtures import PDF, metadata
 
 Spec = services.AssigneeSpec
@@ -71,11 +72,12 @@ def test_overdue_by_document_and_by_assignment(db, office, monkeypatch):
     _org, _unit, p = office
     doc = services.digitise(p["clerk"], metadata(), services.Upload("scan.pdf", PDF))
     services.present(p["clerk"], doc, p["leader"].id)
+    # in working days (issue 18): due on the next working day, late on the one after
     services.direct(p["leader"], doc, "", [Spec(AssignmentRole.LEAD, user_id=p["officer"].id,
-                                                deadline=local_today() + timedelta(days=1))])
+                                                deadline=add_working_days(local_today(), 1))])
     assert doc.id not in ids(p["clerk"], "qua-han")
     assert doc.id not in ids(p["officer"], "qua-han")
-    later = local_today() + timedelta(days=2)
+    later = add_working_days(local_today(), 2)
     monkeypatch.setattr(queries, "local_today", lambda: later)
     assert doc.id in ids(p["clerk"], "qua-han")
     assert doc.id in ids(p["officer"], "qua-han")

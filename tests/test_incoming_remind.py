@@ -9,15 +9,17 @@ the same scoped session, so what it wrote is visible here and still rolled back 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from portal import timeutil
 from portal.audit import AuditEntry
 from portal.incoming import services
 from portal.incoming.models import Assignment, AssignmentRole, Reminder, ReminderKind
 from portal.timeutil import local_today
+from portal.workdays.calendar import add_working_days
 from tests.incoming_fixtures import PDF, act, metadata
 
 Spec = services.AssigneeSpec
@@ -44,13 +46,14 @@ def reader(factory, office):
 
 
 def test_due_soon_and_overdue_once_a_day(app, db, office, reader):
+    """Days are working days (issue 18): "tomorrow" is the next working day, "yesterday" the last one."""
     _org, unit, p = office
     today = local_today()
-    day = today + timedelta(days=2)
+    day = add_working_days(today, 2)
     doc = directed(office, [
-        Spec(AssignmentRole.LEAD, user_id=p["officer"].id, deadline=today + timedelta(days=3)),  # due tomorrow
-        Spec(AssignmentRole.COOPERATE, user_id=p["other"].id, deadline=today + timedelta(days=1)),  # yesterday
-        Spec(AssignmentRole.INFORM, user_id=reader.id, deadline=today + timedelta(days=1)),  # để biết: never
+        Spec(AssignmentRole.LEAD, user_id=p["officer"].id, deadline=add_working_days(today, 3)),  # due tomorrow
+        Spec(AssignmentRole.COOPERATE, user_id=p["other"].id, deadline=add_working_days(today, 1)),  # yesterday
+        Spec(AssignmentRole.INFORM, user_id=reader.id, deadline=add_working_days(today, 1)),  # để biết: never
         Spec(AssignmentRole.COOPERATE, unit_id=unit.id),  # no deadline: nothing to chase
     ])
     finished = directed(office, [Spec(AssignmentRole.LEAD, user_id=p["officer"].id, deadline=today)],
@@ -64,7 +67,7 @@ def test_due_soon_and_overdue_once_a_day(app, db, office, reader):
     assert first.output.strip() == "Đã gửi 2 nhắc việc."
     [soon] = services.reminders_for(p["officer"])
     assert (soon.kind, soon.for_date, soon.sent_by_id) == (ReminderKind.DUE_SOON, day, None)
-    assert soon.text == f"Hạn xử lý {today + timedelta(days=3):%d/%m/%Y}"
+    assert soon.text == f"Hạn xử lý {add_working_days(today, 3):%d/%m/%Y}"
     [late] = services.reminders_for(p["other"])
     assert (late.kind, late.for_date) == (ReminderKind.OVERDUE, day)
     assert services.reminders_for(reader) == []
@@ -79,13 +82,16 @@ def test_due_soon_and_overdue_once_a_day(app, db, office, reader):
     audits = db.execute(select(AuditEntry).where(AuditEntry.action == "incoming.reminders_sent")).scalars().all()
     assert [a.details_dict for a in audits] == [{"count": 2, "date": day.isoformat()}]
 
-    next_day = remind(app, "--ngay", f"{day + timedelta(days=1):%d/%m/%Y}")
+    next_day = remind(app, "--ngay", f"{add_working_days(day, 1):%d/%m/%Y}")
 
     assert next_day.output.strip() == "Đã gửi 2 nhắc việc."  # a new day, a new reminder each
     assert [r.kind for r in services.reminders_for(p["officer"])] == [ReminderKind.DUE_SOON, ReminderKind.DUE_SOON]
 
 
-def test_without_a_day_it_uses_today_in_vietnam(app, db, office):
+def test_without_a_day_it_uses_today_in_vietnam(app, db, office, monkeypatch):
+    """18:30 UTC on Sunday 06/12/2026 is 01:30 on Monday 07/12 in Vietnam: a working day, so the job runs
+    (on a day off it sends nothing since issue 18)."""
+    monkeypatch.setattr(timeutil, "now_utc", lambda: datetime(2026, 12, 6, 18, 30, tzinfo=UTC))
     _org, _unit, p = office
     directed(office, [Spec(AssignmentRole.LEAD, user_id=p["officer"].id, deadline=local_today())])
     db.commit()
@@ -95,7 +101,7 @@ def test_without_a_day_it_uses_today_in_vietnam(app, db, office):
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "Đã gửi 1 nhắc việc."
     [row] = services.reminders_for(p["officer"])
-    assert (row.kind, row.for_date) == (ReminderKind.DUE_SOON, local_today())
+    assert (row.kind, row.for_date) == (ReminderKind.DUE_SOON, date(2026, 12, 7))
 
 
 def test_work_done_before_the_deadline_is_not_chased(app, db, office):

@@ -14,6 +14,7 @@ from portal.errors import NotAllowed, ValidationFailed
 from portal.incoming import services
 from portal.incoming.models import AssignmentRole, AssignmentState, IncomingEvent
 from portal.timeutil import local_today
+from portal.workdays.calendar import add_working_days
 from tests.incoming_fixtures import PDF, metadata
 
 
@@ -150,15 +151,16 @@ def test_urgent_documents_sort_first(db, office):
 
 
 def test_reminders_once_a_day(db, office):
+    """In working days (issue 18): due on a working day, overdue on the next one."""
     _org, _unit, p = office
+    day = add_working_days(local_today(), 0)  # today, or the next working day
     doc = services.digitise(p["clerk"], metadata(), services.Upload("scan.pdf", PDF))
     services.present(p["clerk"], doc, p["leader"].id)
     services.direct(p["leader"], doc, "", [services.AssigneeSpec(AssignmentRole.LEAD, user_id=p["officer"].id,
-                                                                 deadline=local_today())])
-    today = local_today()
-    assert services.send_due_reminders(today) == 1
-    assert services.send_due_reminders(today) == 0
-    assert services.send_due_reminders(today + timedelta(days=1)) == 1
+                                                                 deadline=day)])
+    assert services.send_due_reminders(day) == 1
+    assert services.send_due_reminders(day) == 0
+    assert services.send_due_reminders(add_working_days(day, 1)) == 1
     kinds = [r.kind.value for r in services.reminders_for(p["officer"])]
     assert kinds == ["qua_han", "sap_den_han"]
 

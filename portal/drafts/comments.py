@@ -16,13 +16,19 @@ from portal.drafts.workflow import guard, when
 from portal.errors import NotAllowed, NotFound, ValidationFailed
 from portal.text import nfc
 from portal.timeutil import local_today
+from portal.workdays import deadlines
 from portal.workflow import AlreadyDone
 
 
 def ask_comments(drafter: User, draft: Draft, user_ids: list[int], question: str,
-                 deadline: date | None) -> CommentRound:
+                 deadline: date | None, *, deadline_days: int | None = None) -> CommentRound:
+    """A round of comments; the deadline is a date, or ``deadline_days`` working days from today."""
     draft = guard(drafter, "ask", draft)
     errors = {}
+    try:
+        deadline = deadlines.resolve(deadline, deadline_days, "deadline", local_today())
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
     question = (nfc(question) or "").strip()
     if not question:
         errors["question"] = "Hãy ghi nội dung xin ý kiến."

@@ -24,7 +24,7 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 from portal.documents.models import Urgency
 from portal.drafts import services
 from portal.drafts.models import Answer, Authority, SendMethod
-from portal.form_fields import DateVNField
+from portal.form_fields import DateVNField, WorkingDaysField
 from portal.params import parse_id
 
 URGENCY_CHOICES = [SelectChoice(str(u.value), u.label) for u in Urgency if u != Urgency.EXPRESS_TIMED]
@@ -122,6 +122,7 @@ class AskForm(FlaskForm):
     people = Field(_l("Người cho ý kiến"))
     question = TextAreaField(_l("Nội dung xin ý kiến"), render_kw={"maxlength": 1000, "rows": 3})
     deadline = DateVNField(_l("Hạn cho ý kiến"))
+    deadline_days = WorkingDaysField(_l("hoặc số ngày làm việc"))
 
 
 class AnswerForm(FlaskForm):

@@ -336,7 +336,7 @@ def edit(draft_id: int):
 def ask(draft_id: int):
     return _act(draft_id, "ask", lambda d, f: services.ask_comments(
         current_user, d, [i for i in map(int_or_none, request.form.getlist("people")) if i], f.question.data or "",
-        f.deadline.data), "Đã gửi xin ý kiến.")
+        f.deadline.data, deadline_days=f.deadline_days.data), "Đã gửi xin ý kiến.")
 
 
 @bp.post("/<id:draft_id>/y-kien/<id:invite_id>")
