@@ -90,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.exchange.views import bp as exchange_bp
     from portal.incoming import bp as incoming_bp
     from portal.main import bp as main_bp
+    from portal.notifications import bp as notifications_bp
     from portal.registers import bp as registers_bp
     from portal.reports import bp as reports_bp
     from portal.schedules import bp as schedules_bp
@@ -103,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(schedules_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(exchange_bp)
+    app.register_blueprint(notifications_bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -22,6 +22,7 @@ from portal.drafts.models import (
 from portal.exchange.models import ExchangePackage, ExternalAgency
 from portal.incoming.models import Assignment, Extension, IncomingEvent, IncomingFile, Reminder
 from portal.jobs.models import Job
+from portal.notifications.models import Notification, NotificationSetting
 from portal.once import FormToken
 from portal.orgs.models import Organisation
 from portal.outbox.models import OutboxMessage
@@ -56,6 +57,8 @@ __all__ = [
     "IncomingEvent",
     "IncomingFile",
     "Job",
+    "Notification",
+    "NotificationSetting",
     "Organisation",
     "OutboxMessage",
     "OutgoingDocument",

@@ -4,6 +4,7 @@ inputs the services take (``DraftData``, ``RecipientSpec``, ``Upload``). No Flas
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -43,6 +44,16 @@ def now() -> datetime:
     return utcnow()
 
 
+# Called after every history row, in the same transaction: (draft, actor, action, text). Other features register
+# here (notifications tell the next holder); drafts imports none of them.
+LISTENERS: list[Callable[[Draft, User | None, str, str | None], None]] = []
+
+
+def on_event(listener: Callable[[Draft, User | None, str, str | None], None]) -> None:
+    if listener not in LISTENERS:
+        LISTENERS.append(listener)
+
+
 def event(draft: Draft, actor: User | None, action: str, text: str | None = None, *,
           actor_name: str | None = None) -> None:
     """One history row and one audit row for the step."""
@@ -55,6 +66,8 @@ def event(draft: Draft, actor: User | None, action: str, text: str | None = None
                  organisation_id=draft.organisation_id, actor_name=actor_name,
                  details={"status": draft.status.value, "version": draft.current_version,
                           **({"text": text[:200]} if text else {})})
+    for listener in LISTENERS:
+        listener(draft, actor, action, text)
 
 
 

@@ -28,6 +28,7 @@ from portal.drafts.common import (
     RecipientSpec,
     S,
     Upload,
+    on_event,
     sha256_of,
 )
 from portal.drafts.composing import (
@@ -121,6 +122,7 @@ __all__ = [
     "may_close",
     "my_open_invites",
     "notation",
+    "on_event",
     "org_id",
     "outgoing_books",
     "recall",

@@ -1,0 +1,78 @@
+"""The bell (polled every 45 s as background: polling is not activity), the page, mark read, the settings."""
+
+from __future__ import annotations
+
+from flask import abort, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectChoice, SelectMultipleField
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from portal.auth.forms import EmptyForm
+from portal.errors import ValidationFailed
+from portal.notifications import bp, service
+from portal.steps import put_errors
+from portal.web import client_redirect, flash_ok, render
+
+
+class SettingsForm(FlaskForm):
+    kinds = SelectMultipleField("Nhận qua thư điện tử", choices=[SelectChoice(k, v) for k, v in service.KINDS.items()],
+                                validate_choice=False,
+                                widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    digest = BooleanField("Gộp thành một thư tổng hợp mỗi ngày (17 giờ 30) thay vì gửi từng thư")
+
+
+@bp.get("/chuong")
+@login_required
+def bell():
+    return render("notifications/_bell.html", "notifications/_bell.html", count=service.unread_count(current_user),
+                  cap=service.BELL_CAP)
+
+
+@bp.get("/")
+@login_required
+def index():
+    kinds, digest = service.settings_of(current_user)
+    form = SettingsForm(formdata=None, kinds=sorted(kinds), digest=digest)
+    return _page(form)
+
+
+def _page(form: SettingsForm, status: int = 200):  # type: ignore[no-untyped-def]
+    return render("notifications/index.html", None, status, rows=service.recent(current_user), form=form,
+                  kinds=service.KINDS, read_form=EmptyForm(prefix="read", formdata=None),
+                  breadcrumbs=[("Trang chủ", url_for("main.dashboard")), ("Thông báo", url_for("notifications.index"))])
+
+
+@bp.post("/<id:notification_id>/da-doc")
+@login_required
+def read(notification_id: int):
+    if not EmptyForm(prefix="read").validate_on_submit():
+        abort(400)
+    row = service.mark_read(current_user, notification_id)
+    target = row.url if row.url and row.url.startswith("/") and not row.url.startswith("//") else None
+    return client_redirect(target or url_for("notifications.index"))
+
+
+@bp.post("/da-doc-het")
+@login_required
+def read_all():
+    if not EmptyForm(prefix="read").validate_on_submit():
+        abort(400)
+    count = service.mark_all_read(current_user)
+    flash_ok(f"Đã đánh dấu {count} thông báo là đã đọc.")
+    return client_redirect(url_for("notifications.index"))
+
+
+@bp.post("/cai-dat")
+@login_required
+def settings():
+    form = SettingsForm()
+    if not form.validate_on_submit():
+        return _page(form, 422)
+    try:
+        service.save_settings(current_user, request.form.getlist("kinds"), bool(form.digest.data))
+    except ValidationFailed as exc:
+        put_errors(form, exc.errors)
+        return _page(form, 422)
+    flash_ok("Đã lưu cài đặt thông báo.")
+    return client_redirect(url_for("notifications.index"))
