@@ -14,6 +14,7 @@ from portal.incoming import services as incoming
 from tests.conftest import Factory
 from tests.incoming_fixtures import act
 from tests.signing_fixtures import build_draft_pdf
+from tests.test_drafts_workflow import world as drafts_world  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.skipif(not viewer.available(), reason="poppler-utils (pdftoppm) is not installed")
 
@@ -89,3 +90,31 @@ def _render(pdf: bytes, tmp_path) -> bytes:
     subprocess.run(["pdftoppm", "-png", "-singlefile", "-scale-to-x", "600", "-scale-to-y", "-1",
                     str(tmp_path / "a.pdf"), str(tmp_path / "a")], capture_output=True, check=True)
     return (tmp_path / "a.png").read_bytes()
+
+
+def test_the_draft_page_shows_its_pages_and_the_signer_sees_where_things_go(db, app, login, request):
+    from portal.drafts import services as drafts
+    from tests.test_drafts_workflow import new_draft, to_signing
+
+    w = request.getfixturevalue("drafts_world")
+    draft = new_draft(w, build_draft_pdf())
+    db.commit()
+    officer = login(w.p["officer"], c=app.test_client())
+    page = officer.get(f"/du-thao/{draft.id}").get_data(as_text=True)
+    assert f"/du-thao/{draft.id}/trang/du-thao/1" in page
+    png = officer.get(f"/du-thao/{draft.id}/trang/du-thao/1").data
+    assert 0.002 < dark_share(png) < 0.3
+    assert officer.get(f"/du-thao/{draft.id}/trang/phat-hanh/1").status_code == 404  # not what the page shows
+    to_signing(w, draft)
+    db.commit()
+    leader = login(w.p["leader"], c=app.test_client())
+    page = leader.get(f"/du-thao/{draft.id}").get_data(as_text=True)
+    assert f"/du-thao/{draft.id}/trang/trinh-ky/1" in page  # the frozen PDF the signer signs
+    assert "Xem vị trí chữ ký, số, ngày và dấu" in page
+    boxed = leader.get(f"/du-thao/{draft.id}/vi-tri-ban-hanh/1")
+    assert boxed.status_code == 200
+    raw = Image.open(BytesIO(boxed.data)).convert("RGB").tobytes()
+    red = sum(1 for i in range(0, len(raw), 3) if raw[i] > 150 and raw[i + 1] < 80 and raw[i + 2] < 80)
+    assert red > 500  # four dashed boxes
+    assert [b.label for b in drafts.placement_boxes(build_draft_pdf())] == ["Số, ký hiệu", "Địa danh, ngày", "Chữ ký",
+                                                                           "Dấu"]

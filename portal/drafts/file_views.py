@@ -8,12 +8,12 @@ import io
 from flask import abort, send_file
 from flask_login import current_user, login_required
 
-from portal import audit, storage
+from portal import audit, storage, viewer
 from portal.db import session
 from portal.documents.models import OutgoingDocument
 from portal.drafts import bp, services
 from portal.drafts.models import Draft, DraftAttachment
-from portal.params import Flag, args, query
+from portal.params import Choice, Flag, args, query
 
 DOWNLOAD = Flag("tai", "Tải về")  # ?tai=1: as an attachment, not shown in the browser
 
@@ -73,3 +73,64 @@ def frozen_file(draft_id: int):
     draft = services.get_visible(current_user, draft_id)
     data = services.frozen_pdf(current_user, draft)
     return _send(draft, data, f"du-thao-{draft.id}-trinh-ky.pdf", download=True, what="frozen")
+
+
+# --- pages beside the actions (issue 18.3) -------------------------------------------------------------------
+
+PAGE_KINDS = ("phat-hanh", "da-ky", "trinh-ky", "du-thao")
+
+
+def shown_file(draft: Draft) -> tuple[str, str, str] | None:
+    """(kind, sha256, title) of what the draft page shows: the issued document, else the signed one, else the
+    frozen PDF the signer signs, else the current version when it is a PDF."""
+    out = session.get(OutgoingDocument, draft.outgoing_id) if draft.outgoing_id else None
+    if out is not None and out.file_sha256:
+        return "phat-hanh", out.file_sha256, "Văn bản đã phát hành"
+    if draft.signed_sha256:
+        return "da-ky", draft.signed_sha256, "Văn bản đã ký"
+    if draft.frozen_sha256:
+        return "trinh-ky", draft.frozen_sha256, "Bản trình ký"
+    versions = services.versions(draft)
+    current = next((v for v in versions if v.number == draft.current_version), None)
+    if current is not None and viewer.is_pdf(current.filename):
+        return "du-thao", current.sha256, f"Dự thảo (phiên bản {current.number})"
+    return None
+
+
+def _png(png: bytes):  # type: ignore[no-untyped-def]
+    response = send_file(io.BytesIO(png), mimetype="image/png", max_age=3600)
+    response.cache_control.private = True
+    return response
+
+
+@bp.get("/<id:draft_id>/trang/<kind>/<id:page>")
+@login_required
+@query(Choice("rong", "Độ rộng", [str(w) for w in viewer.WIDTHS]))
+def page_image(draft_id: int, kind: str, page: int):
+    """One page of what the draft page shows (the viewer beside the actions), for who may see the draft."""
+    draft = services.get_visible(current_user, draft_id)
+    shown = shown_file(draft)
+    if kind not in PAGE_KINDS or shown is None or shown[0] != kind:
+        abort(404)
+    try:
+        return _png(viewer.page_png(shown[1], page - 1, int(args()["rong"] or viewer.DEFAULT_WIDTH)))
+    except viewer.PreviewUnavailable as exc:
+        return str(exc), 404, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@bp.get("/<id:draft_id>/vi-tri-ban-hanh/<id:page>")
+@login_required
+def placement_preview(draft_id: int, page: int):
+    """The signer's and the clerk's preview: the PDF to be signed or issued, with dashed boxes where the signature,
+    the number, the date and the seal will be placed (SPEC §7.2)."""
+    draft = services.get_visible(current_user, draft_id)
+    sha = draft.signed_sha256 or draft.frozen_sha256
+    if sha is None or draft.outgoing_id is not None:
+        abort(404)
+    try:
+        boxes = services.placement_boxes(storage.read(sha))
+        png = viewer.page_png(sha, page - 1, viewer.DEFAULT_WIDTH)
+        return _png(viewer.with_boxes(png, viewer.page_size(sha, page - 1),
+                                      [b for b in boxes if b.page == page - 1]))
+    except viewer.PreviewUnavailable as exc:
+        return str(exc), 404, {"Content-Type": "text/plain; charset=utf-8"}

@@ -71,6 +71,7 @@ from portal.drafts.recall import (
 from portal.drafts.signing_steps import (
     accept_external,
     frozen_pdf,
+    placement_boxes,
     refuse_issue,
     sign,
     sign_with_key,
@@ -125,6 +126,7 @@ __all__ = [
     "on_event",
     "org_id",
     "outgoing_books",
+    "placement_boxes",
     "recall",
     "recipient_statuses",
     "recipients_of",

@@ -83,3 +83,16 @@ def refuse_issue(clerk: User, draft: Draft, reason: str) -> None:
     draft.issue_due_at = None
     common.move(draft, clerk, "refuse_issue", S.SIGNING, draft.signer_id, reason)
 
+
+
+def placement_boxes(pdf: bytes) -> list:
+    """Where the signature, the number, the date and the seal will go on this PDF (the preview's dashed boxes):
+    the same places signing and issuance compute."""
+    from portal.signing import appearance, pdfsign
+    from portal.viewer import Box
+
+    signer = pdfsign.default_signer_box(pdf)
+    number, date = pdfsign.default_issue_boxes(pdf)
+    seal = appearance.seal_box(signer[1:], appearance.SEAL_SIZE)
+    return [Box(number[0], *number[1:], "Số, ký hiệu"), Box(date[0], *date[1:], "Địa danh, ngày"),
+            Box(signer[0], *signer[1:], "Chữ ký"), Box(signer[0], *seal, "Dấu")]

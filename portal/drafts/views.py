@@ -15,14 +15,14 @@ from flask import abort, current_app, flash, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from portal import once, storage
+from portal import once, storage, viewer
 from portal.auth import services as auth_services
 from portal.auth import views as auth_views
 from portal.auth.forms import EmptyForm
 from portal.auth.models import User
 from portal.db import session
 from portal.documents.models import OutgoingDocument, Urgency
-from portal.drafts import bp, services
+from portal.drafts import bp, file_views, services
 from portal.drafts.forms import (
     OUTSIDE_METHODS,
     AnswerForm,
@@ -153,11 +153,29 @@ def _page(draft: Draft, status: int = 200, *, step: str | None = None, form: Fla
         close_forms=close_forms, history=services.history(draft), action_labels=services.ACTION_LABELS,
         outgoing=out, statuses=services.recipient_statuses(draft) if out else [],
         failed_sending=services.failed_sending(draft) if out and services.is_clerk(current_user, draft) else 0,
+        preview=_preview(draft),
+        placement_url=url_for("drafts.placement_preview", draft_id=draft.id, page=1)
+        if (draft.frozen_sha256 or draft.signed_sha256) and not draft.outgoing_id else None,
         resend_form=EmptyForm(prefix="resend", formdata=None),
         urgency_label=Urgency(int(draft.urgency or 0)).label, methods=OUTSIDE_METHODS,
         checklist=services.FORMAT_CHECKLIST, ticked=(draft.format_checklist or "").split(","),
         sign_key=services.signing_key_of(current_user) if "sign" in forms else None,
         breadcrumbs=_crumbs((_title(draft, out), url_for("drafts.draft", draft_id=draft.id))), **context)
+
+
+def _preview(draft: Draft) -> dict[str, object] | None:
+    """The pages of what the draft page shows, for the viewer beside the actions."""
+    shown = file_views.shown_file(draft)
+    if shown is None:
+        return None
+    kind, sha, title = shown
+    try:
+        count = viewer.page_count(sha)
+    except viewer.PreviewUnavailable as exc:
+        return {"title": title, "pages": [], "count": 0, "download": None, "note": str(exc)}
+    return {"title": title, "count": count, "pages": list(range(1, min(count, viewer.MAX_PAGES) + 1)),
+            "download": None, "note": None,
+            "url": lambda n: url_for("drafts.page_image", draft_id=draft.id, kind=kind, page=n)}
 
 
 def _visible_incoming(doc_id: int | None):  # type: ignore[no-untyped-def]
