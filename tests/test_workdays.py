@@ -305,3 +305,14 @@ def test_time_is_vietnam_time(db):
     """An instant stored in UTC is judged in Vietnam time: 09:30 UTC on Friday is 16:30 local."""
     friday_afternoon = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
     assert limits.due_for("issue", friday_afternoon, 0) == vn(2026, 12, 7, 12, 0)
+
+
+def test_a_hostile_note_is_a_vietnamese_422(db, factory, login, client):
+    login(_admin_user(db, factory))
+    resp = client.post("/quan-tri/ngay-lam-viec", data={"day": "01/03/2027", "kind": "nghi",
+                                                         "note": "Nghỉ bù " * 2000})
+    assert resp.status_code == 422
+    assert "Ghi chú tối đa 200 ký tự." in resp.get_data(as_text=True)
+    assert service.find(date(2027, 3, 1)) is None
+    assert client.post("/quan-tri/ngay-lam-viec", data={"day": "01/03/2027", "kind": "x" * 10_000,
+                                                        "note": "Nghỉ bù"}).status_code == 422

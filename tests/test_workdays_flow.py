@@ -455,3 +455,27 @@ def test_report_figures_in_working_days_match_the_count_by_hand(report_world):
     labels = [c.label for c in report.columns]
     assert "Trễ hạn xử lý thủ tục" in labels
     assert "Được gia hạn" in labels
+
+
+LONG = ("Đường phố Việt Nam " * 600)[:10_000]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("reason", LONG, "tối đa 1.000 ký tự"),
+    ("days", "9" * 10_000, "Số ngày làm việc là số nguyên từ 1 đến 365"),
+    ("proposed", "31/02/2027", "Ngày không hợp lệ"),
+    ("proposed", "01/01/99999", "Ngày không hợp lệ"),
+])
+def test_hostile_extension_requests_are_a_vietnamese_422(db, office, clock, as_, field, value, message):
+    _org, _unit, p = office
+    doc = directed(p, Spec(AssignmentRole.LEAD, user_id=p["officer"].id, deadline=AFTER_TET))
+    row = lead_row(doc)
+    db.commit()
+    data = {f"request_extension{row.id}-reason": "Chờ số liệu.", f"request_extension{row.id}-days": "3",
+            f"request_extension{row.id}-{field}": value}
+    if field == "proposed":
+        data[f"request_extension{row.id}-days"] = ""
+    resp = as_(p["officer"]).post(_ext_url(doc, row, "xin-gia-han"), data=data, headers={"HX-Request": "true"})
+    assert resp.status_code == 422
+    assert message in text(resp)
+    assert row.extensions == []
