@@ -33,7 +33,7 @@ from portal.exchange.edxml import (
 )
 from portal.exchange.edxml.dates import VIETNAM
 
-REALWORLD = Path(__file__).resolve().parents[2] / "shared" / "data" / "realworld" / "edxml"
+REALWORLD = Path(__file__).resolve().parent / "data" / "realworld" / "edxml"  # copies of the shared real packages
 TODAY = dt.date(2026, 3, 6)
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 

@@ -16,8 +16,7 @@ from portal.exchange import agencies
 from portal.exchange.agencies import AgencyFileRefused, AgencyRow, import_agencies, import_csv, search
 from portal.exchange.models import AgencySource, ExternalAgency
 
-TAYNINH = Path(__file__).resolve().parents[2] / "shared" / "data" / "realworld" / "org-directory" / \
-    "tayninh-organ-ids.csv"
+TAYNINH = Path(__file__).resolve().parent / "data" / "realworld" / "org-directory" / "tayninh-organ-ids.csv"
 HX = {"HX-Request": "true"}
 
 

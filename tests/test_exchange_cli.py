@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "realworld" / "edxml"
+REAL = Path(__file__).resolve().parent / "data" / "realworld" / "edxml"
 
 
 def run(app, *args: str):

@@ -231,7 +231,7 @@ def test_the_page_for_a_system_admin(db, factory, login, client):
     audit = db.execute(select(AuditEntry).where(AuditEntry.action == "workdays.override_added")).scalars().all()
     assert [a.object_id for a in audit] == [str(row.id)]
     assert "13/02/2027" in client.get("/quan-tri/ngay-lam-viec?nam=2027").get_data(as_text=True)
-    resp = client.post(f"/quan-tri/ngay-lam-viec/{row.id}/xoa", data={}, headers=HX)
+    resp = client.post(f"/quan-tri/ngay-lam-viec/{row.id}/bo", data={}, headers=HX)
     assert resp.status_code == 200
     assert resp.headers["HX-Redirect"].endswith("/quan-tri/ngay-lam-viec?nam=2027")
     assert not is_working_day(date(2027, 2, 13))

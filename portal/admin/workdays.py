@@ -51,7 +51,7 @@ def add_workday():
     return client_redirect(url_for("admin.workdays", nam=row.day.year))
 
 
-@bp.post("/ngay-lam-viec/<id:override_id>/xoa")
+@bp.post("/ngay-lam-viec/<id:override_id>/bo")
 @login_required
 def remove_workday(override_id: int):
     form = EmptyForm(prefix="remove")
