@@ -84,6 +84,7 @@ def test_changes_to_a_document_never_received_are_refused(app, db, org, name):
     result = run(app, "import", str(REALWORLD / name), "--to", org.organ_id)
     assert result.exit_code != 0
     assert "Không tìm thấy văn bản" in result.output
+    assert "đã trả lời 16" not in result.output  # an imported file has no way back
     db.expire_all()
     assert counts(db) == before
 
@@ -101,6 +102,9 @@ def test_status_packages_for_nothing_sent_are_refused_and_unknown_receivers(app,
     result = run(app, "import", str(REALWORLD / "status-03-accepted_nghean.edxml"), "--to", org.organ_id)
     assert result.exit_code != 0
     assert "Không có văn bản đi nào có mã 000.00.00.G22,2015/09/30,7816/VPCP-TTĐT" in result.output
+    result = run(app, "import", str(REALWORLD / "status-13-recall-request_vpcp.edxml"), "--to", org.organ_id)
+    assert result.exit_code != 0
+    assert "Không tìm thấy văn bản 000.00.00.G22,2015/09/30,7816/VPCP-TTĐT để thu hồi" in result.output
     result = run(app, "import", str(REALWORLD / "edoc-new_vpcp-to-3-provinces.edxml"), "--to", "000.00.00.X99")
     assert result.exit_code != 0
     assert "Không có cơ quan ban hành nào có mã định danh 000.00.00.X99" in result.output

@@ -284,7 +284,8 @@ def _change(row: ExchangePackage, package: edxml.DocumentPackage, receivers: lis
                                reasons=[f"{NOT_FOUND} {target}."], code=edxml.StatusCode.CHANGE_REFUSED.value)
         row.error = f"{NOT_FOUND} {target}."
         row.dedup_key = None  # the earlier document may still arrive (out of order): a resend is processed again
-        return Received("not_found", f"{NOT_FOUND} {target}; đã trả lời 16.", row, warnings=warnings)
+        told = "; đã trả lời 16" if row.transport == "axis" else ""
+        return Received("not_found", f"{NOT_FOUND} {target}{told}.", row, warnings=warnings)
     reason = (package.business.doc_reason if package.business else "") or header.subject or ""
     if kind == edxml.BusinessType.RECALL:
         for doc in found:
@@ -340,11 +341,15 @@ def _status(data: bytes, status: edxml.StatusPackage, transport: str, transport_
         row.outgoing_document_id, row.recipient_id = sent.outgoing_document_id, sent.recipient_id
         row.receiver_name = sent.receiver_name
     if code == edxml.StatusCode.RECALL_REQUESTED.value:  # the sender recalls a document it sent us
-        for doc in session.execute(select(IncomingDocument).where(IncomingDocument.document_id == document_id))\
-                .scalars():
+        found = list(session.execute(select(IncomingDocument).where(IncomingDocument.document_id == document_id))
+                     .scalars())
+        for doc in found:
             incoming.request_recall(doc, status.description or "Nơi gửi đề nghị thu hồi",
                                     status.from_.organ_name or sender)
-        return Received("recall", "Đã chuyển yêu cầu thu hồi đến văn thư.", row, warnings=warnings)
+        if not found:
+            row.error = f"{NOT_FOUND} {document_id} để thu hồi."
+            return Received("not_found", row.error, row, warnings=warnings)
+        return Received("recall", "Đã chuyển yêu cầu thu hồi đến văn thư.", row, found, warnings)
     if sent is None:
         row.error = f"Không có văn bản đi nào có mã {document_id} gửi tới {sender}."
         return Received("not_found", row.error, row, warnings=warnings)
