@@ -97,3 +97,14 @@ def test_settings_and_the_daily_digest(db, w, app, login):
     assert "Việc hai" in mail.body
     assert "Không chọn loại này" not in mail.body
     assert events.daily_digest() == 0  # never twice
+
+
+def test_the_bell_does_not_redirect_while_a_password_change_is_forced(db, w, app, login):
+    """The bell polls in the background: while a password change is forced it gets 204, never a redirect that
+    would reload the change-password page over and over."""
+    client = login(w.p["officer"], c=app.test_client())
+    w.p["officer"].must_change_password = True
+    db.commit()
+    background = {"HX-Request": "true", "X-Portal-Background": "1"}
+    assert client.get("/thong-bao/chuong", headers=background).status_code == 204
+    assert client.get("/thong-bao/chuong").status_code in (302, 303)

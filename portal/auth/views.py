@@ -190,6 +190,8 @@ def _force_password_change():
         return None
     state = services.password_state(current_user)
     if state.must_change:
+        if request.headers.get("X-Portal-Background") == "1":
+            return "", 204  # a poll (the bell): nothing to show, and no redirect that would reload the page
         return client_redirect(url_for("auth.change_password"))
     return None
 

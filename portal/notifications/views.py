@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, request, url_for
+from flask import abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectMultipleField
@@ -25,8 +25,9 @@ class SettingsForm(FlaskForm):
 @bp.get("/chuong")
 @login_required
 def bell():
-    return render("notifications/_bell.html", "notifications/_bell.html", count=service.unread_count(current_user),
-                  cap=service.BELL_CAP)
+    """The bell alone: never the pending flash messages (``render`` would carry them out of band and wipe the
+    page's own message when the bell loads after it)."""
+    return render_template("notifications/_bell.html", count=service.unread_count(current_user), cap=service.BELL_CAP)
 
 
 @bp.get("/")

@@ -77,7 +77,7 @@ def test_paper_document_from_registration_to_done(browser: Browser, live_server:
     expect(direct.locator(".lookup-list")).not_to_contain_text("Phòng Quản trị - Tài vụ")
     direct.get_by_role("button", name="Phòng Hành chính - Tổ chức").click()
     direct.get_by_label("Vai trò của Phòng Hành chính - Tổ chức").select_option("chu_tri")
-    direct.get_by_label("Hạn xử lý của Phòng Hành chính - Tổ chức").fill(deadline.isoformat())
+    direct.get_by_label("Hạn xử lý của Phòng Hành chính - Tổ chức", exact=True).fill(deadline.isoformat())
     direct.get_by_role("button", name="Phân phối, chỉ đạo").click()
     expect(leader.locator("h1")).to_contain_text("Đã phân công")
     expect(leader.locator("body")).to_contain_text(deadline.strftime("%d/%m/%Y"))
