@@ -130,6 +130,12 @@ def test_issued_to_an_agency_outside_and_what_comes_back(db, w, axis, draft_pdf)
     [status] = services.recipient_statuses(draft)
     assert (status.code, status.label) == ("04", "Đã phân công")
     assert [h[1] for h in status.history] == ["Đã gửi lên trục", "Đã đến", "Đã tiếp nhận", "Đã phân công"]
+    from portal.notifications.models import Notification  # the drafter hears each answer
+
+    heard = db.execute(select(Notification.title).where(Notification.user_id == w.p["officer"].id,
+                                                        Notification.kind == "recipient_status")).scalars().all()
+    assert len(heard) == 3
+    assert heard[-1].startswith("Văn phòng Chính phủ: ")
     assert tasks.poll().received == 0  # acknowledged: nothing twice
 
     # recall: a type-1 package to the agency; its 15 comes back

@@ -353,6 +353,10 @@ def _status(data: bytes, status: edxml.StatusPackage, transport: str, transport_
     if sent is None:
         row.error = f"Không có văn bản đi nào có mã {document_id} gửi tới {sender}."
         return Received("not_found", row.error, row, warnings=warnings)
+    from portal.notifications import events as notices  # imported late: notifications reads drafts, which uses us
+
+    label = next((c.label for c in edxml.StatusCode if c.value == code), code)
+    notices.recipient_status(sent.recipient_id, code, label, status.from_.organ_name or sender, f"{row.id}")
     return Received("status", f"Đã ghi nhận trạng thái {code} của {sender}.", row, warnings=warnings)
 
 

@@ -141,3 +141,16 @@ def daily_digest() -> int:
 
 jobs.periodic("notify-reminders", notify_reminders, hour="6", minute="10")
 jobs.periodic("notification-digest", daily_digest, hour="17", minute="30")
+
+
+def recipient_status(recipient_id: int | None, code: str, label: str, organ_name: str, key: str) -> int:
+    """A recipient outside answered (through the axis): the drafter of the document hears of it."""
+    from portal.drafts.models import Recipient
+
+    recipient = session.get(Recipient, recipient_id) if recipient_id else None
+    draft = session.get(Draft, recipient.draft_id) if recipient else None
+    if draft is None:
+        return 0
+    return service.notify([draft.drafter_id], "recipient_status",
+                          f"{organ_name or recipient.name}: {label} ({code}) — {_subject(draft.subject)}",
+                          _draft_url(draft), f"status.{key}")
