@@ -77,3 +77,12 @@ def settings():
         return _page(form, 422)
     flash_ok("Đã lưu cài đặt thông báo.")
     return client_redirect(url_for("notifications.index"))
+
+
+@bp.app_context_processor
+def _bell_context() -> dict[str, object]:
+    """The bell in every page's header, counted once with the page (then polled every 45 s)."""
+    def bell_count() -> int:
+        return service.unread_count(current_user) if current_user.is_authenticated else 0
+
+    return {"bell_count": bell_count, "bell_cap": service.BELL_CAP}
