@@ -49,8 +49,9 @@ def notify(user_ids: Iterable[int | None], kind: str, title: str, url: str | Non
             _insert()(Notification).values(user_id=user_id, kind=kind, key=key[:150],
                                            title=" ".join(title.split())[:300], url=(url or None) and url[:300],
                                            created_at=now, emailed=False)
-            .on_conflict_do_nothing(index_elements=["user_id", "key"]))
-        if not result.rowcount:
+            .on_conflict_do_nothing(index_elements=["user_id", "key"])
+            .returning(Notification.id))
+        if result.scalar_one_or_none() is None:  # nothing returned: this person was told of this event already
             continue
         new += 1
         _email_now(user_id, kind, title, url, key)
