@@ -8,6 +8,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from datetime import date, datetime
+from io import BytesIO
 from pathlib import Path
 
 import pytest
@@ -386,3 +387,24 @@ def test_the_date_line_names_the_province_of_the_root_row(app, db, seeded, stamp
     monkeypatch.setitem(app.config, "PLACE_NAME", "Hoa Lư")
     signatures.seal_for(office)(b"%PDF", "07/SNV-VP", date(2026, 12, 9))
     assert stamped["date_text"] == "Hoa Lư, ngày 09 tháng 12 năm 2026"
+
+
+def test_every_demo_incoming_document_has_a_page_to_show(db, seeded):
+    """The viewer beside the actions needs a document: each demo arrival carries its one-page PDF, with its
+    own number and trích yếu in the text."""
+    from pypdf import PdfReader
+
+    from portal import storage
+    from portal.documents.models import IncomingDocument
+    from portal.incoming.models import FileRole, IncomingFile
+
+    docs = db.execute(select(IncomingDocument)).scalars().all()
+    assert docs
+    for doc in docs:
+        [main] = db.execute(select(IncomingFile).where(IncomingFile.document_id == doc.id,
+                                                       IncomingFile.role == FileRole.MAIN)).scalars().all()
+        assert doc.main_file_sha256 == main.sha256
+        reader = PdfReader(BytesIO(storage.read(main.sha256)))
+        text = " ".join(reader.pages[0].extract_text().split())
+        assert f"Số: {doc.code_number}/{doc.code_notation}" in text
+        assert doc.subject.split()[0] in text

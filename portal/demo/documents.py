@@ -181,6 +181,7 @@ def seed_incoming(nodes: dict[str, Node], books: dict[tuple[str, Direction], Reg
         created["incoming"] += 1
     session.flush()
     for _arrived_at, _slot, doc in planned:
+        _attach_pdf(doc)
         doc.sort_key = incoming_sort_key(doc)
         session.add(IncomingEvent(document_id=doc.id, at=doc.arrived_at, actor_name=doc.organ_name[:100],
                                   action="arrive", status=IncomingStatus.ARRIVED.value, status_changed=True))
@@ -224,3 +225,22 @@ def _from_outside(spec: DemoIncoming, slot: int, nodes: dict[str, Node]) -> Inco
         document_id=(f"{sender.legacy_organ_id},{issued_date:%Y/%m/%d},{spec.code}"
                      if spec.channel == Channel.AXIS else None),
     )
+
+
+def _attach_pdf(doc: IncomingDocument) -> None:
+    """The document's one page (demo only), so the viewer beside the actions shows it."""
+    from portal import storage
+    from portal.demo.pdfs import document_pdf
+    from portal.incoming.models import FileRole, IncomingFile
+
+    code = "/".join(p for p in (doc.code_number, doc.code_notation) if p) or "…"
+    day = doc.issued_date
+    data = document_pdf(organ_name=doc.organ_name or "", type_name=doc.type_name or "Văn bản", code=code,
+                        place_date=f"ngày {day.day:02d} tháng {day.month:02d} năm {day.year}" if day else "",
+                        subject=doc.subject or "", signer_position=doc.signer_position or "",
+                        signer_name=doc.signer_name or "")
+    name = f"{code.replace('/', '-')}.pdf"
+    stored = storage.save(data, name)
+    session.add(IncomingFile(document_id=doc.id, sha256=stored.sha256, filename=name, size=stored.size,
+                             role=FileRole.MAIN))
+    doc.main_file_sha256 = stored.sha256
