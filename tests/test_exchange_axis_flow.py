@@ -405,3 +405,30 @@ def test_export_round_trips_and_the_agency_list_comes_from_the_axis(db, w, axis,
     assert "thêm 2" in result.output
     db.expire_all()
     assert {a.organ_id for a in db.execute(select(ExternalAgency)).scalars()} == {VPCP, "000.00.00.H41"}
+
+
+def test_a_package_for_nobody_here_is_answered_02_from_the_code_it_was_sent_to(db, w, axis):
+    """The axis routes by code; a code this portal serves but no organisation holds (yet) is answered 02 with
+    the reason, in the name of that code, and the sender's axis accepts that answer."""
+    axis["running"].stop()
+    systems = {**axis["systems"], "tinh": {**axis["systems"]["tinh"],
+                                           "organs": [*axis["systems"]["tinh"]["organs"], "000.00.77.H99"]}}
+    axis["running"] = serve(axis["dir"], systems, port=axis["port"])
+    day = dt.datetime.now(VIETNAM).date() - dt.timedelta(days=1)
+    ministry = vpcp(axis)
+    ministry.send_edoc(edxml.build_document(edxml.DocumentPackage(
+        header=edxml.MessageHeader(
+            from_=edxml.Organization(organ_id=VPCP, organ_name="Văn phòng Chính phủ"),
+            to=[edxml.Organization(organ_id="000.00.77.H99", organ_name="Sở chưa có")],
+            code=edxml.Code("9", "VPCP-X"), promulgation_info=edxml.PromulgationInfo("Hà Nội", day),
+            document_type=edxml.DocumentType("1", "0", "Công văn"), subject="V/v không ai nhận",
+            document_id=edxml.make_document_id(VPCP, day, "9", "VPCP-X")),
+        business=edxml.Business(edxml.BusinessType.NEW, "Văn bản điện tử mới"),
+        attachments=[edxml.Attachment("cid:1", "9.pdf", "application/pdf", "Công văn", PDF)])))
+    result = tasks.poll()
+    assert result.refused == 1
+    run_jobs(db)
+    [tid] = ministry.list_received("status")
+    answer = edxml.parse(ministry.fetch(tid)).package
+    assert (answer.code, answer.from_.organ_id) == (edxml.StatusCode.REJECTED, "000.00.77.H99")
+    assert "Không có cơ quan nhận có mã định danh 000.00.77.H99" in answer.description

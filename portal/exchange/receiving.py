@@ -63,6 +63,17 @@ def _organisation(organ_id: str) -> Organisation | None:
         or_(Organisation.organ_id == organ_id, Organisation.legacy_organ_id == organ_id))).scalars().first()
 
 
+def _answering(header: edxml.MessageHeader) -> Organisation:
+    """Who answers a package that created nothing: an addressed organisation of this portal, else the first
+    addressee as the package names it (the axis routed it here, so this portal answers for that code)."""
+    for to in header.to:
+        ours = _organisation(to.organ_id)
+        if ours is not None:
+            return ours
+    first = header.to[0] if header.to else edxml.Organization()
+    return Organisation(name=(first.organ_name or first.organ_id)[:200], organ_id=first.organ_id[:35] or None)
+
+
 def _refusal(transport: str, org: Organisation | None, **kw: object) -> None:
     """02/16 back to the sender, only when the package came through the axis (an imported file has no way back)."""
     if transport == "axis":
@@ -101,16 +112,16 @@ def receive(data: bytes, *, transport: str, transport_id: str | None = None, to:
     code_text = header.code.text
     if not result.ok:
         reasons = _lines(result.violations)
-        _refusal(transport, to, sender_organ_id=sender, document_id=header.document_id, code_text=code_text,
-                               promulgation_date=header.promulgation_info.promulgation_date, reasons=reasons)
+        _refusal(transport, to or _answering(header), sender_organ_id=sender, document_id=header.document_id,
+                 code_text=code_text, promulgation_date=header.promulgation_info.promulgation_date, reasons=reasons)
         return _refuse(data, transport, transport_id, "Gói tin không hợp lệ.", reasons, package=package)
     receivers = [to] if to is not None else [o for o in (_organisation(t.organ_id) for t in header.to) if o]
     receivers = list({o.id: o for o in receivers}.values())
     if not receivers:
         wanted = ", ".join(t.organ_id for t in header.to)
         reasons = [f"Không có cơ quan nhận có mã định danh {wanted} trong hệ thống này."]
-        _refusal(transport, None, sender_organ_id=sender, document_id=header.document_id, code_text=code_text,
-                               promulgation_date=header.promulgation_info.promulgation_date, reasons=reasons)
+        _refusal(transport, _answering(header), sender_organ_id=sender, document_id=header.document_id,
+                 code_text=code_text, promulgation_date=header.promulgation_info.promulgation_date, reasons=reasons)
         return _refuse(data, transport, transport_id, reasons[0], reasons, package=package)
     business = package.business.doc_type if package.business else edxml.BusinessType.NEW
     kind = int(business) if isinstance(business, edxml.BusinessType) else 0
