@@ -645,6 +645,9 @@ def test_a_replacement_links_back_for_the_recipient(db, world):
     assert (new.outgoing.number, new.outgoing.replaces_id) == (2, old.id)
 
     [doc] = new.delivered
+    # the recipient's copy of the replaced document says so in its history
+    [earlier] = first.delivered
+    assert [e.action for e in incoming.history(earlier)][-1] == "replaced"
     source = incoming.source_of(doc)
     assert source is not None
     assert (source.outgoing.id, source.replaces.id, source.corrects, source.recalled) == (

@@ -370,6 +370,9 @@ def test_an_update_from_outside_arrives_as_a_new_document_naming_the_earlier_one
                       .order_by(IncomingDocument.id)).scalars().all()
     assert [d.code_number for d in docs] == ["30", "31"]
     assert docs[1].description.startswith("Cập nhật văn bản 30/VPCP-TH")
+    last = incoming.history(docs[0])[-1]
+    assert (last.action, last.actor_name) == ("updated", "Văn phòng Chính phủ")
+    assert "31/VPCP-TH" in last.text
 
 
 def test_export_round_trips_and_the_agency_list_comes_from_the_axis(db, w, axis, draft_pdf, app, tmp_path):

@@ -74,6 +74,14 @@ def deliver(out: OutgoingDocument, org: Organisation, recipients: list, main: Fi
 def _inside(out: OutgoingDocument, org: Organisation, organisation_id: int, main: File,
             attachments: list[File]) -> IncomingDocument:
     target = session.get_one(Organisation, organisation_id)
+    earlier_id = out.replaces_id or out.corrects_id
+    if earlier_id is not None:  # the recipient's copy of the earlier document says what replaced or corrected it
+        for earlier in session.execute(select(IncomingDocument).where(
+                IncomingDocument.source_outgoing_id == earlier_id,
+                IncomingDocument.organisation_id == organisation_id)).scalars():
+            incoming.note_change(earlier, "replaced" if out.replaces_id else "updated",
+                                 f"Văn bản mới: {out.code_number}/{out.code_notation} ngày {out.issued_date:%d/%m/%Y}.",
+                                 org.name[:100])
     files = [incoming.Upload(main.name, main.data, incoming.FileRole.MAIN)]
     files += [incoming.Upload(a.name, a.data, incoming.FileRole.ATTACHMENT) for a in attachments]
     return incoming.receive(target, incoming.Metadata(

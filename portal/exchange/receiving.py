@@ -317,6 +317,9 @@ def _change(row: ExchangePackage, package: edxml.DocumentPackage, receivers: lis
         except ValidationFailed as exc:
             raise PackageUnusable(list(exc.errors.values())) from exc
         docs.append(new)
+        incoming.note_change(doc, "updated" if kind == edxml.BusinessType.UPDATE else "replaced",
+                             f"Văn bản mới: {header.code.text} ({header.document_id}).",
+                             (header.from_.organ_name or header.from_.organ_id)[:100])
     row.incoming_document_id = docs[0].id
     session.flush()
     for doc in docs:

@@ -46,6 +46,8 @@ ACTION_LABELS = {
     "recall_requested": "Nơi gửi đề nghị thu hồi",
     "recalled": "Đã thu hồi",
     "recall_refused": "Từ chối thu hồi",
+    "replaced": "Nơi gửi ban hành văn bản thay thế",
+    "updated": "Nơi gửi cập nhật (đính chính) văn bản",
 }
 
 
@@ -94,6 +96,14 @@ def _event(doc: IncomingDocument, actor: User | None, action: str, *, text: str 
                  actor_name=actor_name)
     for listener in LISTENERS:
         listener(doc, action, text)
+
+
+def note_change(doc: IncomingDocument, action: str, text: str, actor_name: str) -> None:
+    """The sender replaced or corrected this document (SPEC §5.8): a line in its history, naming the new one;
+    the status stays (the clerk and the handlers decide what to do with the work under way)."""
+    assert action in ("replaced", "updated"), action
+    session.flush()
+    _event(doc, None, action, text=text, actor_name=actor_name)
 
 
 def _move(doc: IncomingDocument, actor: User | None, action: str, to: S, text: str | None = None,

@@ -60,6 +60,7 @@ from portal.incoming.events import (
     _name,
     _now,
     guard,
+    note_change,
     on_event,
     set_sort_key,
     sort_key,
