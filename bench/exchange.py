@@ -36,7 +36,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,7 +45,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, func, select, text
+import throwaway
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from portal import create_app, migrate
@@ -62,7 +62,6 @@ from portal.signatures import certificates
 from portal.signatures import service as signatures
 
 ROOT = Path(__file__).resolve().parent.parent
-POSTGRES = os.environ.get("PORTAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SENDER = ("000.00.12.H41", "Sở Nội vụ tỉnh Thử A", "SNVA")
 RECEIVER = ("000.00.05.H14", "Sở Tài chính tỉnh Thử B", "STCB")
 SYSTEMS = {"tinh-a": {"secret": "khóa bí mật của tỉnh A", "organs": [SENDER[0]]},
@@ -75,19 +74,8 @@ def database(kind: str, directory: Path) -> tuple[str, Callable[[], None], str]:
     given = os.environ.get("PORTAL_DATABASE_URL")
     if given:
         return given, lambda: None, make_url(given).get_backend_name() + " (PORTAL_DATABASE_URL, giữ lại)"
-    if kind == "sqlite":
-        return f"sqlite:///{directory}/bench.db", lambda: None, "sqlite"
-    name = f"portal_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(POSTGRES).set(database=name).render_as_string(hide_password=False), drop, "postgresql"
+    url, drop = throwaway.database(kind, directory)
+    return url, drop, kind
 
 
 def noise_pdf(size: int, seed: int) -> bytes:

@@ -26,8 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,11 +33,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import Engine, create_engine, insert, text
-from sqlalchemy.engine import make_url
+from throwaway import database
 
 from portal import create_app, migrate
 
-POSTGRES = os.environ.get("PORTAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 SETTINGS = {"TESTING": True, "SECRET_KEY": "bench-secret", "AUDIT_KEY": "bench", "RATELIMIT_ENABLED": False}
 CHUNK = 5000
 SEED = 20261121
@@ -59,22 +56,6 @@ TOPICS = ["công tác văn thư, lưu trữ", "cải cách hành chính", "chuy�
 ENDINGS = ["", " năm 2026", " trên địa bàn tỉnh", " giai đoạn 2026 - 2030, định hướng đến năm 2035"]
 RECIPIENTS = ["Sở Tài chính tỉnh Ninh Bình", "Ủy ban nhân dân các xã, phường", "Các sở, ban, ngành tỉnh",
               "Công ty TNHH Thử Nghiệm Số", "Lưu: VT"]
-
-
-def database(kind: str, tmp: str) -> tuple[str, Callable[[], None]]:
-    if kind == "sqlite":
-        return f"sqlite:///{tmp}/bench.db", lambda: None
-    name = f"portal_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(POSTGRES).set(database=name).render_as_string(hide_password=False), drop
 
 
 # --- filling ---------------------------------------------------------------------------------------------

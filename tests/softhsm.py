@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
+
+from portal.signing import pki
 
 MODULE = "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"
 TOKEN = "portal-hsm-test"
@@ -69,22 +71,7 @@ def certificate_for(public_der: bytes, ca_key, ca_cert: x509.Certificate, common
                     not_before: dt.datetime | None = None, days: int = 365,
                     signing_usage: bool = True) -> x509.Certificate:
     """A certificate from the test CA for a public key that lives in the token."""
-    public = serialization.load_der_public_key(public_der)
-    start = not_before or dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
-    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    return (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-                                 x509.NameAttribute(NameOID.ORGANIZATION_NAME, common_name)]))
-        .issuer_name(ca_cert.subject).public_key(public)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start).not_valid_after(start + dt.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=signing_usage, content_commitment=signing_usage,
-                                     key_encipherment=not signing_usage, data_encipherment=False,
-                                     key_agreement=False, key_cert_sign=False, crl_sign=False,
-                                     encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, common_name)])
+    return pki.issue_cert(ca_key, ca_cert, subject, not_before=not_before, days=days, signing_usage=signing_usage,
+                          public_key=serialization.load_der_public_key(public_der))[1]

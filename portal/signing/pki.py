@@ -148,16 +148,18 @@ def make_ca(subject: x509.Name, *, not_before: dt.datetime | None = None,
 
 
 def issue_cert(ca_key, ca_cert: x509.Certificate, subject: x509.Name, *, not_before: dt.datetime | None = None,
-               days: int = 365 * LEAF_YEARS, signing_usage: bool = True,
-               email: str | None = None) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
-    """An end-entity certificate. ``signing_usage=False`` gives key encipherment only (a negative fixture)."""
-    key = _new_key()
+               days: int = 365 * LEAF_YEARS, signing_usage: bool = True, email: str | None = None,
+               public_key=None) -> tuple[rsa.RSAPrivateKey | None, x509.Certificate]:
+    """An end-entity certificate. ``signing_usage=False`` gives key encipherment only (a negative fixture).
+    ``public_key``: certify a key that lives elsewhere (in a token); no private key is then returned."""
+    key = None if public_key is not None else _new_key()
+    public = public_key if public_key is not None else key.public_key()  # type: ignore[union-attr]
     start = not_before or _now() - dt.timedelta(hours=1)
     ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject).issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
+        .public_key(public)
         .serial_number(x509.random_serial_number())
         .not_valid_before(start).not_valid_after(start + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -167,7 +169,7 @@ def issue_cert(ca_key, ca_cert: x509.Certificate, subject: x509.Name, *, not_bef
                                      encipher_only=False, decipher_only=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION,
                                               ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
     )
     if email:
