@@ -53,6 +53,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _register_template_helpers(app)
     from portal import jobs
     from portal.backup import nightly  # noqa: F401  (the nightly backup: a periodic task)
+    from portal.inbox import tasks as inbox_tasks  # noqa: F401  (the nightly rebuild of the inbox)
     from portal.outbox import tasks  # noqa: F401  (the drain and expiry notices: periodic tasks, CLI)
 
     jobs.init_app(app)  # after the blueprints: their modules register the job kinds and periodic tasks
@@ -108,7 +109,6 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from portal import navigation as nav
     from portal import timeutil
     from portal.auth.forms import EmptyForm
     from portal.documents.models import Urgency
@@ -116,7 +116,6 @@ def _register_template_helpers(app: Flask) -> None:
     from portal.navigation import navigation
     from portal.orgs import province
 
-    nav.init_app(app)
     app.jinja_env.filters["date_vn"] = timeutil.format_date
     app.jinja_env.filters["datetime_vn"] = timeutil.format_datetime
     app.jinja_env.filters["number"] = number_display

@@ -14,6 +14,7 @@ from portal.db import session
 from portal.errors import ValidationFailed
 from portal.exchange.cli import exchange_cli
 from portal.exchange.simulator_cli import axis_simulator
+from portal.inbox.cli import inbox_cli
 from portal.workdays.cli import workdays_cli
 
 
@@ -24,13 +25,19 @@ def cli() -> None:
 
 cli.add_command(exchange_cli)  # portal exchange …: the feature's own group (portal/exchange/cli.py)
 cli.add_command(axis_simulator)  # portal axis-simulator: the national axis on loopback (tests, demo)
+cli.add_command(inbox_cli)  # portal inbox rebuild/verify (portal/inbox/cli.py)
 cli.add_command(workdays_cli)  # portal workdays add/remove/list: the days IT adds (portal/workdays/cli.py)
 
 
 @cli.command("db-upgrade", help="Áp dụng các bản chuyển đổi cơ sở dữ liệu (alembic upgrade head).")
 def db_upgrade() -> None:
+    from portal.inbox.maintain import rebuild
+
     migrate.upgrade(migrate.migration_url(current_app.config))
-    click.echo("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
+    report = rebuild(session())  # work that existed before the inbox's tables, or moved by bulk loads
+    session.commit()
+    click.echo("Cơ sở dữ liệu đã ở phiên bản mới nhất."
+               + (f" Hộp việc: đã bổ sung {report.items} việc." if report.items else ""))
 
 
 @cli.command("seed-demo", help="Tạo dữ liệu tỉnh mẫu (chạy lại không tạo trùng).")

@@ -44,9 +44,6 @@ DEFAULTS: dict[str, Any] = {
     # these only override it (portal/orgs/province.py). Empty = the row decides.
     "PROVINCE_NAME": "",
     "PLACE_NAME": "",
-    # seconds a person's menu badges and queue counts are reused in a worker (0 = count every page);
-    # their own changes refresh them at once, other people's within this time
-    "NAV_COUNT_SECONDS": 30,
     # --- Signatures, SPEC §7. The development PKI signs with keys kept under PKI_DIR, encrypted with
     # PKI_PASSPHRASE (`flask portal pki init-demo`); never for real documents. SIGNING_TRUST_ROOTS:
     # space-separated PEM/DER files of the roots that validate signatures (NEAC, Ban Cơ yếu).

@@ -39,8 +39,7 @@ PASSWORD = "Kiểm-Thử@2026xyz"
 # fast hashes in tests; production uses SPEC §13.2's m = 64 MiB, t = 3, p = 4
 TEST_SETTINGS = {"TESTING": True, "SECRET_KEY": "test-secret", "AUDIT_KEY": "test-audit-key",
                  "WTF_CSRF_ENABLED": False, "ARGON2_MEMORY_KIB": 1024, "ARGON2_TIME_COST": 1,
-                 "ARGON2_PARALLELISM": 1, "RATELIMIT_ENABLED": False,
-                 "NAV_COUNT_SECONDS": 0}
+                 "ARGON2_PARALLELISM": 1, "RATELIMIT_ENABLED": False}
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -118,7 +117,7 @@ class FreshRequestClient(FlaskClient):
 
     def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         if has_app_context():
-            for name in ("_login_user", "incoming_counts", "draft_counts", "province_name"):  # per-request values
+            for name in ("_login_user", "inbox_counts", "province_name"):  # per-request values
                 g.pop(name, None)
         return super().open(*args, **kwargs)
 

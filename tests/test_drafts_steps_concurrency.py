@@ -36,7 +36,7 @@ from portal.drafts.models import CommentRound, Draft, DraftEvent, DraftStatus, D
 from portal.drafts.workflow import FLOW
 from portal.errors import ValidationFailed
 from portal.signatures import service as signatures
-from tests import concurrency
+from tests import concurrency, inbox_check
 from tests.conftest import PASSWORD, Factory
 from tests.http_concurrency import Person, serve, twice
 
@@ -272,6 +272,10 @@ def test_the_same_step_twice_at_once_happens_once(office, action, htmx):
         assert sc.effect(draft) == 1
     if FLOW[action].to is not None and action != "submit":
         assert draft.status == FLOW[action].to
+    db.commit()
+    inbox_check.agrees_with_a_recount()
+    inbox_check.lists_agree(o.user(who) for who in ("officer", "colleague", "head", "checker", "leader", "deputy",
+                                                      "clerk"))
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["form", "htmx"])

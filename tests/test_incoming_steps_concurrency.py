@@ -31,6 +31,7 @@ from portal.incoming import services
 from portal.incoming.models import Assignment, AssignmentRole, AssignmentState, IncomingEvent, Reminder
 from portal.incoming.workflow import ASSIGNMENT, DOCUMENT
 from portal.timeutil import local_today
+from tests import inbox_check
 from tests.concurrency import bound_to, live_app
 from tests.conftest import Factory
 from tests.http_concurrency import Person, serve, twice
@@ -339,6 +340,8 @@ def test_the_same_step_twice_at_once_happens_once(world, step):
             expected = (S.PRESENTED, w.ids["leader"])
         assert scenario.effect(w, doc) == expected
         db_session.remove()
+        inbox_check.agrees_with_a_recount()
+        inbox_check.lists_agree(user(w, role) for role in ("clerk", "leader", "deputy", "head", "officer", "coop"))
 
 
 def test_paper_intake_twice_with_one_token_makes_one_document(world):

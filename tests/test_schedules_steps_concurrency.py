@@ -17,6 +17,7 @@ from portal.auth.models import Role
 from portal.db import session as db_session
 from portal.schedules import services
 from portal.schedules.models import Calendar, ChangeMark, Entry, Week, WeekState
+from tests import inbox_check
 from tests.conftest import Factory
 from tests.http_concurrency import Person, twice
 from tests.step_pairs import audit_rows, clear_answers, live_server, quiet, read, scenario_for
@@ -149,6 +150,8 @@ STEPS = [(table.name, action) for table in (services.WEEK, services.ENTRY) for a
 @pytest.mark.parametrize("key", STEPS, ids=[f"{t}.{a}" for t, a in STEPS])
 def test_the_same_step_twice_at_once_happens_once(live, key):
     scenario_for(SCENARIOS, key)(live)
+    with live["app"].app_context():
+        inbox_check.agrees_with_a_recount()
 
 
 def test_every_scenario_is_a_step_of_a_table():

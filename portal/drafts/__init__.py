@@ -8,4 +8,4 @@ from flask import Blueprint
 
 bp = Blueprint("drafts", __name__, url_prefix="/du-thao")
 
-from portal.drafts import file_views, list_views, lookup_views, views  # noqa: E402,F401  (routes register on import)
+from portal.drafts import file_views, list_views, lookup_views, views, work  # noqa: E402,F401  (routes, inbox queues)

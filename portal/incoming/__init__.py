@@ -15,4 +15,5 @@ from portal.incoming import (  # noqa: E402,F401  (routes and tasks register on 
     pdf_views,
     tasks,
     views,
+    work,
 )

@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("schedules", __name__, url_prefix="/lich-cong-tac")
 
-from portal.schedules import views  # noqa: E402,F401  (routes register on import)
+from portal.schedules import views, week_link, work  # noqa: E402,F401  (routes and inbox queues register on import)

@@ -1,0 +1,141 @@
+"""Reading the inbox (issue 18 item 1): whose items a person sees, their counts from the counters, and the
+page of items. Two statements per page at most, whatever the size of the province. No Flask here.
+
+A person reads their own items, their unit's if they head it in their current position, and their
+organisation's in the queues one of their roles may work.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from portal.auth.models import Role, User
+from portal.inbox.maintain import settle
+from portal.inbox.models import NO_DAY, WorkCount, WorkItem
+from portal.inbox.registry import ORG, SOURCES, UNIT, USER, all_queues
+from portal.timeutil import local_today
+from portal.workdays.calendar import due_soon_cutoff, overdue_cutoff
+from portal.workdays.limits import due_soon_days
+
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Owners:
+    user_id: int
+    unit_id: int | None
+    organisation_id: int | None
+    org_queues: tuple[str, ...]  # the organisation's queues this person's roles may work
+
+
+def owners_of(user: User) -> Owners:
+    position = user.current_position
+    roles = position.role_set if position is not None else set()
+    unit = position.unit_id if position is not None and Role.UNIT_HEAD in roles else None
+    org = user.organisation.id if user.organisation is not None else None
+    queues = tuple(sorted(key for key, q in all_queues().items() if q.roles is None or roles & q.roles))
+    return Owners(user.id, unit, org, queues)
+
+
+def _clause(table: type[WorkItem] | type[WorkCount], owners: Owners) -> ColumnElement[bool]:
+    parts = [and_(table.owner_kind == USER, table.owner_id == owners.user_id)]
+    if owners.unit_id is not None:
+        parts.append(and_(table.owner_kind == UNIT, table.owner_id == owners.unit_id))
+    if owners.organisation_id is not None and owners.org_queues:
+        parts.append(and_(table.owner_kind == ORG, table.owner_id == owners.organisation_id,
+                          table.queue.in_(owners.org_queues)))
+    return or_(*parts) if parts else false()
+
+
+@dataclass
+class Counts:
+    queues: Counter[str] = field(default_factory=Counter)  # every queue's items
+    overdue: int = 0  # action items whose limit's day is past
+    due_soon: int = 0  # action items due within the due-soon window, not yet late
+    today: date | None = None
+
+    @property
+    def waiting(self) -> int:
+        """Work waiting: the items of every action queue (the home page's and the bell's figure)."""
+        queues = all_queues()
+        return sum(n for key, n in self.queues.items() if key in queues and queues[key].action)
+
+    def of_source(self, source: str) -> int:
+        """The menu badge of one feature: its action items."""
+        queues = all_queues()
+        return sum(n for key, n in self.queues.items()
+                   if key.startswith(source + ".") and key in queues and queues[key].action)
+
+    def slugs(self, source: str) -> dict[str, int]:
+        """The feature's own list tabs: slug → items, for its action queues."""
+        queues = all_queues()
+        return {key.split(".", 1)[1]: n for key, n in self.queues.items()
+                if key.startswith(source + ".") and key in queues and queues[key].action}
+
+
+def counts(db: Session, user: User, today: date | None = None) -> Counts:
+    """From the counters: one grouped read of a few rows per owner (one per queue and due day)."""
+    settle(db)  # this request's own step first, so the page it answers with counts it
+    today = today or local_today()
+    late, soon = overdue_cutoff(today), due_soon_cutoff(today, due_soon_days())
+    owners = owners_of(user)
+    c = WorkCount
+    rows = db.execute(select(c.queue, c.due_day, func.sum(c.n)).where(_clause(c, owners))
+                      .group_by(c.queue, c.due_day))
+    result = Counts(today=today)
+    queues = all_queues()
+    for queue, day, n in rows:
+        n = int(n or 0)
+        result.queues[queue] += n
+        if day == NO_DAY or queue not in queues or not queues[queue].action:
+            continue
+        if day <= late:
+            result.overdue += n
+        elif day <= soon:
+            result.due_soon += n
+    return result
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    source: str
+    subject_id: int
+    queue: str
+    label: str
+    title: str
+    reference: str
+    urgency: int
+    due_day: date | None
+    due_at: datetime | None
+    since: datetime
+    late: bool
+    soon: bool
+
+
+def page(db: Session, user: User, source: str | None = None, limit: int = PAGE_SIZE,
+         today: date | None = None) -> list[Row]:
+    """The person's items: late first, then due soon, then the most urgent, then by limit and age."""
+    settle(db)
+    today = today or local_today()
+    late_day, soon_day = overdue_cutoff(today), due_soon_cutoff(today, due_soon_days())
+    w = WorkItem
+    bucket = case((w.due_day <= late_day, 0), (w.due_day <= soon_day, 1), else_=2)
+    stmt = select(w, bucket).where(_clause(w, owners_of(user)))
+    if source:
+        stmt = stmt.where(w.source == source)
+    stmt = stmt.order_by(bucket, w.urgency.desc(), w.due_day.asc().nulls_last(), w.since, w.id).limit(limit)
+    queues = all_queues()
+    rows = []
+    for item, b in db.execute(stmt):
+        queue = queues.get(item.queue)
+        if queue is None or item.source not in SOURCES:
+            continue
+        rows.append(Row(item.id, item.source, item.subject_id, item.queue, queue.label, item.title, item.reference,
+                        item.urgency, item.due_day, item.due_at, item.since, b == 0, b == 1))
+    return rows

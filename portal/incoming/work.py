@@ -1,0 +1,113 @@
+"""What incoming documents put in people's inbox "Việc của tôi" (issue 18 item 1), declared to
+``portal.inbox``. The queues keep the slugs of the incoming list (``queries.QUEUES``), so the list's tabs,
+the menu badge and the inbox read the same counters; ``tests/test_inbox_counters.py`` checks the items
+against the list's own predicates after every step. No Flask here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.auth.models import Role
+from portal.documents.models import IncomingDocument
+from portal.inbox.registry import ORG, UNIT, USER, Item, QueueInfo, Source, register
+from portal.incoming.models import Assignment, AssignmentRole, AssignmentState, Extension, ExtensionState
+from portal.incoming.visibility import WORK_STATUSES, S
+from portal.timeutil import to_local
+
+D, A, E = IncomingDocument, Assignment, Extension
+_CLERK = frozenset({Role.CLERK})
+_FRONT = frozenset({Role.CLERK, Role.AGENCY_LEADER})
+
+QUEUES = {q.key: q for q in (
+    QueueInfo("incoming.cho-tiep-nhan", "Tiếp nhận văn bản đến", _FRONT),
+    QueueInfo("incoming.cho-vao-so", "Vào sổ văn bản đến", _CLERK),
+    QueueInfo("incoming.cho-trinh", "Trình văn bản đến", _CLERK),
+    QueueInfo("incoming.cho-phan-phoi", "Cho ý kiến chỉ đạo, phân công"),
+    QueueInfo("incoming.cho-xu-ly", "Xử lý văn bản đến"),
+    QueueInfo("incoming.dang-xu-ly", "Đang xử lý", action=False),
+    QueueInfo("incoming.thu-hoi", "Trả lời đề nghị thu hồi", _CLERK),
+    QueueInfo("incoming.gia-han", "Quyết định gia hạn"),
+)}
+
+
+def _reference(doc: D) -> str:
+    return f"{doc.code_number}/{doc.code_notation}" if doc.code_number and doc.code_notation else ""
+
+
+def _local_day(moment) -> date | None:  # type: ignore[no-untyped-def]
+    return to_local(moment).date() if moment is not None else None
+
+
+def items(db: Session, ids: Collection[int]) -> Iterator[Item]:
+    docs = db.execute(select(D.id, D.organisation_id, D.status, D.arrival_number, D.presented_to_id,
+                             D.recall_requested_at, D.due_date, D.register_due_at, D.urgency, D.subject,
+                             D.code_number, D.code_notation).where(D.id.in_(ids))).all()
+    if not docs:
+        return
+    working = [d.id for d in docs if d.status in WORK_STATUSES]
+    parts: dict[int, list] = {}  # type: ignore[type-arg]
+    asked: dict[int, list] = {}  # type: ignore[type-arg]
+    if working:
+        for row in db.execute(select(A.document_id, A.assignee_user_id, A.assignee_unit_id, A.level, A.role, A.state,
+                                     A.deadline).where(A.document_id.in_(working), A.state != AssignmentState.DONE)):
+            parts.setdefault(row.document_id, []).append(row)
+        for row in db.execute(select(E.document_id, A.assigned_by_id, E.requested_at).join(A, A.id == E.assignment_id)
+                              .where(E.document_id.in_(working), E.state == ExtensionState.PENDING)):
+            asked.setdefault(row.document_id, []).append(row)
+    for doc in docs:
+        common = {"subject_id": doc.id, "urgency": int(doc.urgency or 0), "title": doc.subject,
+                  "reference": _reference(doc)}
+        org = doc.organisation_id
+        if doc.status == S.ARRIVED:
+            yield Item(owner_kind=ORG, owner_id=org, queue="incoming.cho-tiep-nhan", due_at=doc.register_due_at,
+                       due_day=_local_day(doc.register_due_at), **common)
+        elif doc.status == S.REGISTERED:
+            if doc.arrival_number is None:
+                yield Item(owner_kind=ORG, owner_id=org, queue="incoming.cho-vao-so", due_at=doc.register_due_at,
+                           due_day=_local_day(doc.register_due_at), **common)
+            else:
+                yield Item(owner_kind=ORG, owner_id=org, queue="incoming.cho-trinh", due_day=doc.due_date, **common)
+        elif doc.status == S.PRESENTED and doc.presented_to_id is not None:
+            yield Item(owner_kind=USER, owner_id=doc.presented_to_id, queue="incoming.cho-phan-phoi",
+                       due_day=doc.due_date, **common)
+        if doc.recall_requested_at is not None and doc.status not in (S.RETURNED, S.RECALLED):
+            yield Item(owner_kind=ORG, owner_id=org, queue="incoming.thu-hoi", **common)
+        for part in parts.get(doc.id, ()):
+            if part.assignee_user_id is not None:
+                kind, owner = USER, part.assignee_user_id
+            elif part.assignee_unit_id is not None and part.level == 1:
+                kind, owner = UNIT, part.assignee_unit_id
+            else:
+                continue
+            inform = part.role == AssignmentRole.INFORM
+            if part.state in (AssignmentState.NEW, AssignmentState.SEEN):
+                if inform and part.state == AssignmentState.SEEN:
+                    continue
+                queue = "incoming.cho-xu-ly"
+            else:
+                queue = "incoming.dang-xu-ly"
+            yield Item(owner_kind=kind, owner_id=owner, queue=queue, due_day=None if inform else part.deadline,
+                       **common)
+        for request in asked.get(doc.id, ()):
+            yield Item(owner_kind=USER, owner_id=request.assigned_by_id, queue="incoming.gia-han", **common)
+
+
+def candidates(db: Session) -> Iterator[int]:
+    """Every document that may have work now (done ones with a part still open included)."""
+    open_states = (S.ARRIVED, S.REGISTERED, S.PRESENTED, *WORK_STATUSES)
+    yield from db.scalars(select(D.id).where(D.status.in_(open_states), D.status != S.DONE))
+    yield from db.scalars(select(A.document_id).join(D, D.id == A.document_id)
+                          .where(D.status == S.DONE, A.state != AssignmentState.DONE).distinct())
+    yield from db.scalars(select(D.id).where(D.recall_requested_at.is_not(None)))
+
+
+SOURCE = register(Source(
+    name="incoming", label="Văn bản đến", model=D, queues=QUEUES,
+    watch={D: lambda db, doc: doc.id, A: lambda db, row: row.document_id, E: lambda db, row: row.document_id},
+    items=items, candidates=candidates, endpoint="incoming.document", id_arg="document_id",
+))
