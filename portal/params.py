@@ -190,12 +190,14 @@ class Date(Param):
 
 @dataclass(frozen=True)
 class Week(Param):
-    """Any day of a week (``2026-03-05``) or an ISO week (``2026-W10``); the text is returned,
-    the view turns it into the Monday."""
+    """Any day of a week (``2026-03-05``, or ``05/03/2026`` as the date input shows it) or an ISO
+    week (``2026-W10``); the text is returned (a typed day as ISO), the view turns it into the Monday."""
 
     def convert(self, raw: str) -> str:
         text = raw.upper()
         try:
+            if "/" in text:
+                return parse_date(text).isoformat()
             if "-W" in text and re.fullmatch(r"\d{4}-W\d{1,2}", text):
                 year, week = text.split("-W")
                 date.fromisocalendar(int(year), int(week), 1)
@@ -205,7 +207,7 @@ class Week(Param):
                 return text
         except ValueError:
             pass
-        raise ValueError("phải là một ngày (2026-03-05) hoặc một tuần (2026-W10).")
+        raise ValueError("phải là một ngày (05/03/2026 hoặc 2026-03-05) hoặc một tuần (2026-W10).")
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,12 @@ exist for them (404).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.auth.models import Position, PositionRole, Role, User, UserStatus
@@ -18,6 +20,8 @@ from portal.db import session, utcnow
 from portal.errors import NotAllowed, NotFound
 from portal.orgs.models import Organisation, OrgKind
 from portal.schedules.models import Calendar, Entry, Week, WeekState
+from portal.text import fold
+from portal.timeutil import local_today
 
 S = WeekState
 
@@ -183,3 +187,47 @@ def people_of(organisation_id: int, *roles: Role) -> list[User]:
 
 def leaders_of(organisation_id: int) -> list[User]:
     return people_of(organisation_id, Role.AGENCY_LEADER, Role.UNIT_HEAD)
+
+
+def people_among(organisation_id: int, ids: Iterable[int]) -> list[User]:
+    """Those of ``ids`` that ``people_of`` would list (one query, whatever the organisation's size):
+    what the service checks a form's participants against, and the names of an entry form's chips."""
+    wanted = set(ids)
+    if not wanted:
+        return []
+    q = select(User).join(Position, Position.user_id == User.id).where(
+        Position.organisation_id == organisation_id, User.status == UserStatus.ACTIVE, User.id.in_(wanted))
+    return list(session.execute(q.distinct().order_by(User.full_name, User.id)).scalars())
+
+
+def find_participants(organisation_id: int, q: str, limit: int = 15) -> tuple[list[Organisation], list[User]]:
+    """The "Thành phần" type-ahead: the organisation's open units, then its active people holding a
+    position there today, whose name (without diacritics) or user name contains ``q``; at most ``limit``."""
+    folded = fold(q)
+    units_q = select(Organisation).where(Organisation.owner_id == organisation_id, Organisation.is_issuing.is_(False),
+                                         Organisation.valid_to.is_(None))
+    if folded:
+        units_q = units_q.where(Organisation.name_folded.contains(folded, autoescape=True))
+    units = list(session.execute(units_q.order_by(Organisation.name).limit(min(6, limit))).scalars())
+    today = local_today()
+    people_q = select(User).join(Position, Position.user_id == User.id).where(
+        Position.organisation_id == organisation_id, User.status == UserStatus.ACTIVE,
+        or_(Position.valid_from.is_(None), Position.valid_from <= today),
+        or_(Position.valid_to.is_(None), Position.valid_to >= today))
+    if folded:
+        people_q = people_q.where(or_(User.full_name_folded.contains(folded, autoescape=True),
+                                      User.username.contains(folded, autoescape=True)))
+    people = list(session.execute(people_q.distinct().order_by(User.full_name, User.id).limit(limit - len(units))
+                                  .options(selectinload(User.positions))).scalars())
+    return units, people
+
+
+def participant_name(organisation_id: int, kind: str, ident: int) -> str | None:
+    """The name on a chip: a unit (``units_of``'s rule) or a person (``people_of``'s) of the
+    organisation; None for anything else, which may not be chosen."""
+    if kind == "unit":
+        unit = session.get(Organisation, ident)
+        inside = unit is not None and unit.owner_id == organisation_id and not unit.is_issuing and unit.valid_to is None
+        return unit.name if inside and unit is not None else None
+    found = people_among(organisation_id, [ident])
+    return found[0].full_name if found else None

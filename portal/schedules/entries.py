@@ -21,7 +21,7 @@ from portal.auth.models import User
 from portal.db import session, utcnow
 from portal.errors import NotFound, ValidationFailed
 from portal.orgs.models import Organisation
-from portal.schedules.access import ensure_week, find_week, leaders_of, people_of, units_of
+from portal.schedules.access import ensure_week, find_week, leaders_of, people_among, units_of
 from portal.schedules.display import day_heading, snapshot, time_label
 from portal.schedules.models import Calendar, ChangeMark, Entry, Week
 from portal.schedules.workflow import ENTRY, WEEK, Unsaved, deleted
@@ -68,10 +68,9 @@ def _validate(cal: Calendar, monday: date, data: EntryData) -> EntryData:
             errors[name] = f"{FIELD_LABELS[name]} tối đa {limit:,} ký tự (đang có {len(value):,}).".replace(",", ".")
     if not data.content:
         errors["content"] = "Nhập nội dung công việc."
-    people = {u.id for u in people_of(cal.organisation_id)}
     if not set(data.presiding_ids) <= {u.id for u in leaders_of(cal.organisation_id)}:
         errors["presiding_ids"] = "Người chủ trì phải là lãnh đạo của cơ quan."
-    if not set(data.participant_ids) <= people:
+    if not set(data.participant_ids) <= {u.id for u in people_among(cal.organisation_id, data.participant_ids)}:
         errors["participant_ids"] = "Thành phần phải là người của cơ quan."
     units = {u.id for u in units_of(cal.organisation_id)}
     if not set(data.unit_ids) <= units:

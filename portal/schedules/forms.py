@@ -49,6 +49,11 @@ class _Choices(SelectMultipleField):
             raise ValueError("Hãy chọn trong danh sách.")
 
 
+class _Chosen(_Choices):
+    """Ids chosen with a type-ahead, sent as hidden inputs (the chips of
+    ``schedules/_participants_picker.html``); the service checks each one again."""
+
+
 class _Checkboxes(_Choices):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -70,20 +75,28 @@ class EntryForm(FlaskForm):
     content = TextAreaField(_l("Nội dung"), render_kw={"rows": 2, "maxlength": 1000})
     presiding_ids = _Checkboxes(_l("Chủ trì"))
     presiding_text = StringField(_l("Chủ trì (ghi thêm)"), render_kw={"maxlength": 300})
-    participant_ids = _Choices(_l("Thành phần: cá nhân"), render_kw={"size": 4})
-    unit_ids = _Choices(_l("Thành phần: đơn vị"), render_kw={"size": 4})
+    participant_ids = _Chosen(_l("Thành phần: cá nhân"))
+    unit_ids = _Chosen(_l("Thành phần: đơn vị"))
     participants_text = StringField(_l("Thành phần (ghi thêm)"), render_kw={"maxlength": 500})
     location = StringField(_l("Địa điểm"), render_kw={"maxlength": 200})
     preparing_unit_id = _OptionalUnit(_l("Đơn vị chuẩn bị"))
     notes = StringField(_l("Ghi chú"), render_kw={"maxlength": 500})
 
-    def offer(self, monday: date, leaders: list[User], people: list[User], units: list[Organisation]) -> None:
+    def offer(self, monday: date, leaders: list[User], units: list[Organisation]) -> None:
+        self.chosen: list[tuple[str, int, str]] = []  # the participants' chips: ("unit" | "person", id, name)
         days = [monday.fromordinal(monday.toordinal() + i) for i in range(7)]
         self.day.choices = [SelectChoice(d.isoformat(), services.day_heading(d)) for d in days]
         self.presiding_ids.choices = [SelectChoice(u.id, u.full_name) for u in leaders]
-        self.participant_ids.choices = [SelectChoice(u.id, u.full_name) for u in people]
         self.unit_ids.choices = [SelectChoice(u.id, u.name) for u in units]
         self.preparing_unit_id.choices = [SelectChoice("", "—"), *(SelectChoice(u.id, u.name) for u in units)]
+
+    def show_chosen(self, people: list[User]) -> None:
+        """The chips for the chosen units and people, in the order chosen; an id that is not one of the
+        organisation's (a forged form) gets no chip: the service's message says why it was refused."""
+        units = {c.value: c.label for c in self.unit_ids.choices or []}
+        names = {u.id: u.full_name for u in people}
+        self.chosen = [("unit", i, units[i]) for i in dict.fromkeys(self.unit_ids.data or []) if i in units] + [
+            ("person", i, names[i]) for i in dict.fromkeys(self.participant_ids.data or []) if i in names]
 
     def fill(self, entry: Entry) -> None:
         """An existing entry's values, for the edit form."""

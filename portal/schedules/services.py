@@ -19,12 +19,15 @@ from portal.schedules.access import (
     can_read,
     can_see_week,
     ensure_week,
+    find_participants,
     find_week,
     get_calendar,
     get_entry,
     is_approver,
     is_editor,
     leaders_of,
+    participant_name,
+    people_among,
     people_of,
     units_of,
 )
@@ -63,9 +66,10 @@ __all__ = [
     "DEFAULT_LENGTH", "ENTRY", "FEED_HISTORY", "LIMITS", "NOON", "WEEK", "WEEKDAYS", "Conflict", "Day", "EntryData",
     "Row", "Unsaved", "add_entry", "approve", "available_actions", "calendar_for", "calendars_for", "can_read",
     "can_see_week", "cancel_entry", "check_entry", "conflicts_of", "create_feed", "day_heading", "ensure_week",
-    "feed", "feeds_of", "find_week", "get_calendar", "get_entry", "interval", "is_approver", "is_editor", "layout",
-    "leaders_of", "monday_of", "parse_week", "people_of", "publish", "return_week", "revoke_feed", "row_of",
-    "snapshot", "submit", "time_label", "units_of", "update_entry", "week_title",
+    "feed", "feeds_of", "find_participants", "find_week", "get_calendar", "get_entry", "interval", "is_approver",
+    "is_editor", "layout", "leaders_of", "monday_of", "parse_week", "participant_name", "people_among", "people_of",
+    "publish", "return_week", "revoke_feed", "row_of", "snapshot", "submit", "time_label", "units_of", "update_entry",
+    "week_title",
 ]
 
 

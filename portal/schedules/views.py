@@ -20,7 +20,7 @@ from portal.auth.forms import EmptyForm
 from portal.auth.models import User
 from portal.db import session
 from portal.errors import NotFound, ValidationFailed
-from portal.params import Date, Id, Week, args, query
+from portal.params import Choice, Date, Id, Ids, Text, Week, args, query
 from portal.schedules import bp, ical, pdf, services
 from portal.schedules.forms import EntryForm, FeedForm, ReturnForm
 from portal.schedules.models import Calendar, Entry, FeedKind
@@ -51,13 +51,13 @@ def week_url(cal: Calendar, monday: date, **anchor: str) -> str:
 def _form(cal: Calendar, monday: date, entry: Entry | None = None, *, day: date | None = None) -> EntryForm:
     """A fresh form (``formdata=None``) for GETs; the typed one on POSTs."""
     form = EntryForm(formdata=None) if request.method == "GET" else EntryForm()
-    form.offer(monday, services.leaders_of(cal.organisation_id), services.people_of(cal.organisation_id),
-               services.units_of(cal.organisation_id))
+    form.offer(monday, services.leaders_of(cal.organisation_id), services.units_of(cal.organisation_id))
     if request.method == "GET":
         if entry is not None:
             form.fill(entry)
         else:
             form.day.data = (day or monday).isoformat()
+    form.show_chosen(services.people_among(cal.organisation_id, form.participant_ids.data or []))
     return form
 
 
@@ -87,13 +87,21 @@ def _row(entry: Entry, status: int = 200):  # type: ignore[no-untyped-def]
                           current_user, week.calendar, week))
 
 
-def _saved(entry: Entry, conflicts: list[services.Conflict], message: str):  # type: ignore[no-untyped-def]
+def _day_rows(entry: Entry):  # type: ignore[no-untyped-def]
+    """A new entry under its day at once: that day's rows again, in time order, swapped out of band
+    (whichever day's "+ Thêm lịch" opened the form); the form's own row gives way to nothing."""
+    week = entry.week
+    return _week_page(week.calendar, week.monday, 200, "schedules/_day_rows.html", day=entry.day)
+
+
+def _saved(entry: Entry, conflicts: list[services.Conflict], message: str,  # type: ignore[no-untyped-def]
+           *, added: bool = False):
     if conflicts:
         flash("Đã lưu, nhưng trùng lịch: " + "; ".join(c.text for c in conflicts), "warning")
     else:
         flash_ok(message)
     if wants_fragment():
-        return _row(entry)
+        return _day_rows(entry) if added else _row(entry)
     return client_redirect(week_url(entry.week.calendar, entry.week.monday, _anchor=f"entry-{entry.id}"))
 
 
@@ -145,7 +153,7 @@ def add_entry(calendar_id: int, monday: str):  # type: ignore[no-untyped-def]
                     return _made_before(made, cal, day)
                 entry, conflicts = services.add_entry(current_user, cal, day, form.entry_data())
                 once.remember(token, entry.id)
-                return _saved(entry, conflicts, "Đã thêm mục lịch.")
+                return _saved(entry, conflicts, "Đã thêm mục lịch.", added=True)
             services.check_entry(cal, day, form.entry_data())  # the other fields' messages too
         except ValidationFailed as exc:
             session.rollback()  # the token's claim too, so the corrected form can be sent again
@@ -223,6 +231,46 @@ def _entry_or_gone(entry_id: int) -> Entry:
         message, calendar_id, monday = gone
         raise AlreadyDone(message, url_for("schedules.index", lich=calendar_id, tuan=monday.isoformat()),
                           action="schedule_entry.cancel") from None
+
+
+# --- the participants' type-ahead -----------------------------------------------------------------
+
+def _picking(calendar_id: int) -> Calendar:
+    """The calendar, for one who fills its entry forms (an editor); others are refused (403)."""
+    cal = services.get_calendar(current_user, calendar_id)
+    if not services.is_editor(current_user, cal):
+        abort(403)
+    return cal
+
+
+@bp.get("/lich/<id:calendar_id>/thanh-phan")
+@login_required
+@query(Text("q", "Từ khóa", 200))
+def find_participants(calendar_id: int):  # type: ignore[no-untyped-def]
+    """"Thành phần" as one types: the organisation's units and people, as buttons that add a chip."""
+    cal = _picking(calendar_id)
+    q = args()["q"][:100]
+    units, people = services.find_participants(cal.organisation_id, q)
+    return render("schedules/_participant_results.html", cal=cal, q=q, units=units, people=people)
+
+
+@bp.get("/lich/<id:calendar_id>/thanh-phan/chon")
+@login_required
+@query(Choice("kind", "Loại", ("unit", "person")), Id("id", "Đơn vị hoặc người"),
+       Ids("participant_ids", "Người đã chọn"), Ids("unit_ids", "Đơn vị đã chọn"))
+def participant_chip(calendar_id: int):  # type: ignore[no-untyped-def]
+    """One chip (its hidden input and its remove button); a unit or person outside the organisation
+    is 404, one already chosen is nothing (204). Saving the entry checks every id again."""
+    cal = _picking(calendar_id)
+    kind, ident = args()["kind"] or "person", args()["id"]
+    if ident is None:
+        abort(404)
+    if ident in args()["unit_ids" if kind == "unit" else "participant_ids"]:
+        return "", 204
+    name = services.participant_name(cal.organisation_id, kind, ident)
+    if name is None:
+        abort(404)
+    return render("schedules/_participant_chip.html", kind=kind, ident=ident, name=name)
 
 
 # --- workflow --------------------------------------------------------------------------------------
