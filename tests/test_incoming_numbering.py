@@ -23,10 +23,11 @@ from portal.db import session as db_session
 from portal.documents.models import Direction, IncomingDocument, RegisterBook, RegisterCounter, Urgency
 from portal.documents.models import IncomingStatus as S
 from portal.errors import ValidationFailed
+from portal.inbox.models import WorkCount
 from portal.incoming import services
 from portal.incoming.models import IncomingEvent
 from portal.timeutil import local_today
-from tests import concurrency
+from tests import concurrency, inbox_check
 from tests.concurrency import run_together
 from tests.conftest import DATABASE, Factory
 
@@ -160,6 +161,10 @@ def test_fifty_clerks_registering_at_once_get_one_to_fifty(live, book_exists):
             texts = db_session.execute(select(IncomingEvent.text).where(IncomingEvent.document_id == doc_id,
                                                                         IncomingEvent.action == "register")).scalars()
             assert list(texts) == [f"Số đến {number:02d}"]
+        # fifty transactions moved the same organisation's counters at once: none lost, none twice
+        inbox_check.agrees_with_a_recount()
+        assert db_session.execute(select(func.sum(WorkCount.n)).where(
+            WorkCount.owner_id == office.org_id, WorkCount.queue == "incoming.cho-trinh")).scalar() == THREADS
 
 
 def test_paper_and_electronic_share_one_sequence_under_concurrency(live):
@@ -203,6 +208,7 @@ def test_registrations_failing_after_taking_a_number_leave_no_gap_under_concurre
         untouched = db_session.execute(select(IncomingDocument).where(
             IncomingDocument.organisation_id == office.org_id, IncomingDocument.arrival_number.is_(None))).scalars()
         assert [(d.status, d.book_id, d.year) for d in untouched] == [(S.ARRIVED, None, None)] * failed
+        inbox_check.agrees_with_a_recount()  # the rolled-back ones left their counters as they were
 
 
 def test_a_failed_registration_uses_no_number(live, monkeypatch):

@@ -9,7 +9,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from portal.auth.models import User
 from portal.db import session
-from portal.documents.models import IncomingDocument, IncomingStatus, OutgoingDocument
+from portal.documents.models import Direction, RegisterBook, RegisterCounter
+from portal.inbox import queries as inbox
+from portal.inbox.queries import Counts
+from portal.inbox.registry import SOURCES
+from portal.timeutil import local_today, now_utc
+from portal.workdays.limits import Remaining, describe, describe_deadline
 
 
 def database_health() -> dict[str, object]:
@@ -56,18 +61,45 @@ class Summary:
     outgoing_this_year: int
 
 
-def summary(user: User, year: int) -> Summary:
-    """Counts for the person's working organisation. Cheap: each is one indexed count."""
+def _numbered(org_id: int, direction: Direction, year: int) -> int:
+    """Numbers given in a year in the organisation's books of one direction: the register counters the
+    numbering keeps (1..N without gaps, SPEC §4.3), a few rows, never a scan of the documents."""
+    stmt = (select(func.coalesce(func.sum(RegisterCounter.last_number), 0))
+            .join(RegisterBook, RegisterBook.id == RegisterCounter.book_id)
+            .where(RegisterBook.organisation_id == org_id, RegisterBook.direction == direction,
+                   RegisterCounter.year == year))
+    return int(session.execute(stmt).scalar_one())
+
+
+def summary(user: User, year: int, counted: Counts) -> Summary:
+    """The organisation's figures: arrivals waiting from the inbox's counters, the year's numbers from the
+    register counters."""
     org_id = user.organisation.id if user.organisation else -1
+    return Summary(incoming_waiting=counted.queues["incoming.cho-tiep-nhan"],
+                   incoming_this_year=_numbered(org_id, Direction.INCOMING, year),
+                   outgoing_this_year=_numbered(org_id, Direction.OUTGOING, year))
 
-    def count(stmt) -> int:  # type: ignore[no-untyped-def]
-        return int(session.execute(stmt).scalar_one())
 
-    return Summary(
-        incoming_waiting=count(select(func.count()).select_from(IncomingDocument).where(
-            IncomingDocument.organisation_id == org_id, IncomingDocument.status == IncomingStatus.ARRIVED)),
-        incoming_this_year=count(select(func.count()).select_from(IncomingDocument).where(
-            IncomingDocument.organisation_id == org_id, IncomingDocument.year == year)),
-        outgoing_this_year=count(select(func.count()).select_from(OutgoingDocument).where(
-            OutgoingDocument.organisation_id == org_id, OutgoingDocument.year == year)),
-    )
+@dataclass(frozen=True)
+class InboxRow:
+    row: inbox.Row
+    remaining: Remaining | None
+
+
+def inbox_rows(user: User, source: str | None) -> list[InboxRow]:
+    """The person's items with how far each limit is ("còn 2 giờ làm việc", "trễ 1 ngày làm việc")."""
+    now, today = now_utc(), local_today()
+    rows = []
+    for row in inbox.page(session(), user, source, today=today):
+        if row.due_at is not None:
+            remaining: Remaining | None = describe(row.due_at, now)
+        elif row.due_day is not None:
+            remaining = describe_deadline(row.due_day, today)
+        else:
+            remaining = None
+        rows.append(InboxRow(row, remaining))
+    return rows
+
+
+def inbox_sources() -> list[tuple[str, str]]:
+    return [(name, source.label) for name, source in SOURCES.items()]

@@ -3,21 +3,28 @@ from __future__ import annotations
 from flask import current_app, jsonify, url_for
 from flask_login import current_user, login_required
 
-from portal.incoming import queries
 from portal.main import bp, services
-from portal.navigation import incoming_counts
+from portal.navigation import inbox_counts
+from portal.params import Choice, args, query
 from portal.timeutil import local_year
 from portal.web import render
+
+SOURCE_CHOICES = ("incoming", "draft", "schedule")
 
 
 @bp.get("/")
 @login_required
+@query(Choice("loai", "Loại việc", values=SOURCE_CHOICES))
 def dashboard():
-    summary = services.summary(current_user, local_year())
-    queues = queries.queues_for(current_user) if current_user.organisation else []
-    counts = incoming_counts()
-    return render("main/dashboard.html", summary=summary, year=local_year(), counts=counts,
-                  work=[q for q in queues if q.slug in counts], fmt_count=queries.format_count,
+    """Việc của tôi: everything waiting for the signed-in person (the filter swaps #inbox-rows)."""
+    source = args()["loai"] or None
+    counted = inbox_counts()
+    rows = services.inbox_rows(current_user, source) if current_user.organisation else []
+    links = {r.row.id: url_for(services.SOURCES[r.row.source].endpoint,
+                               **{services.SOURCES[r.row.source].id_arg: r.row.subject_id}) for r in rows}
+    return render("main/dashboard.html", "main/_inbox_rows.html", summary=services.summary(
+                  current_user, local_year(), counted), year=local_year(), counted=counted, rows=rows, links=links,
+                  source=source, sources=services.inbox_sources(),
                   breadcrumbs=[("Trang chủ", url_for("main.dashboard"))])
 
 

@@ -1,0 +1,219 @@
+"""The inbox "Việc của tôi" (issue 18 item 1): one list of everything waiting for a person, from every
+feature's declared queues, its counts maintained in the step's own transaction, rebuilt and checked."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from portal.auth.models import Role
+from portal.documents.models import DocumentType, Urgency
+from portal.drafts import services as drafts
+from portal.drafts.models import DraftStatus
+from portal.inbox import queries as inbox
+from portal.inbox.maintain import rebuild, touch, verify
+from portal.inbox.models import WorkCount, WorkItem
+from portal.inbox.registry import SOURCES
+from portal.incoming import services
+from portal.incoming.models import Assignment, AssignmentRole
+from portal.schedules import services as schedules
+from portal.schedules.entries import EntryData
+from portal.timeutil import local_today
+from tests.incoming_fixtures import PDF, act, metadata
+
+Spec = services.AssigneeSpec
+_seq = itertools.count(1)
+
+
+def arrive(org, **kw):
+    return services.receive(org, metadata(**kw), [services.Upload("vb.pdf", PDF, services.FileRole.MAIN)])
+
+
+def presented(org, p, **kw):
+    kw.setdefault("code_number", str(100 + next(_seq)))
+    doc = arrive(org, **kw)
+    services.accept(p["clerk"], doc)
+    services.register(p["clerk"], doc, metadata(**kw))
+    services.present(p["clerk"], doc, p["leader"].id)
+    return doc
+
+
+def draft_for_signature(db, p, subject="Tờ trình về công tác lưu trữ"):
+    doc_type = DocumentType(name=f"Tờ trình hộp việc {next(_seq)}", abbreviation="TTr")
+    db.add(doc_type)
+    db.flush()
+    draft = drafts.create(p["officer"], drafts.DraftData(subject=subject, document_type_id=doc_type.id,
+                                                         signer_id=p["leader"].id), drafts.Upload("d.pdf", PDF))
+    drafts.submit(p["officer"], draft)
+    drafts.approve(p["head"], draft)
+    drafts.format_ok(p["checker"], draft, list(drafts.FORMAT_CHECKLIST))
+    assert draft.status == DraftStatus.SIGNING
+    return draft
+
+
+@pytest.fixture
+def people(factory, office):
+    org, unit, p = office
+    p["checker"] = act(factory.person(Role.FORMAT_CHECKER, organisation=org, title="Pháp chế"))
+    return org, unit, p
+
+
+def queues_of(db, user):
+    return {(r.source, r.subject_id, r.queue) for r in inbox.page(db, user)}
+
+
+def test_every_feature_declares_its_queues():
+    assert {"incoming", "draft", "schedule"} <= set(SOURCES)
+    for source in SOURCES.values():
+        assert source.queues
+        assert all(key.startswith(source.name + ".") for key in source.queues)
+
+
+def test_a_leader_sees_a_draft_to_sign_and_a_document_to_direct_then_both_leave(db, client, login, people):
+    org, unit, p = people
+    doc = presented(org, p, subject="Công văn về phòng chống bão số 3")
+    draft = draft_for_signature(db, p)
+    leader = p["leader"]
+    assert queues_of(db, leader) == {("incoming", doc.id, "incoming.cho-phan-phoi"),
+                                     ("draft", draft.id, "draft.cho-ky")}
+    login(leader)
+    html = client.get("/").get_data(as_text=True)
+    assert "Việc của tôi" in html
+    assert "Công văn về phòng chống bão số 3" in html
+    assert "Tờ trình về công tác lưu trữ" in html
+    assert f'href="/van-ban-den/{doc.id}"' in html
+    assert f'href="/du-thao/{draft.id}"' in html
+    assert '<p class="card-number" id="inbox-waiting">2</p>' in html
+
+    services.direct(leader, doc, "Phòng Nghiệp vụ chủ trì.", [Spec(AssignmentRole.LEAD, unit_id=unit.id)])
+    drafts.sign(leader, draft, True, PDF + b"%ky\n")
+    assert queues_of(db, leader) == set()
+    assert ("incoming", doc.id, "incoming.cho-xu-ly") in queues_of(db, p["head"])
+    assert ("draft", draft.id, "draft.cho-phat-hanh") in queues_of(db, p["clerk"])
+    assert "Không có việc nào đang chờ bạn." in client.get("/").get_data(as_text=True)
+    assert verify(db).agreed
+
+
+def test_organisation_queues_go_only_to_the_roles_that_work_them(db, people):
+    org, _unit, p = people
+    doc = arrive(org)
+    assert ("incoming", doc.id, "incoming.cho-tiep-nhan") in queues_of(db, p["clerk"])
+    assert ("incoming", doc.id, "incoming.cho-tiep-nhan") in queues_of(db, p["leader"])  # leaders may accept too
+    assert queues_of(db, p["officer"]) == set()
+    assert queues_of(db, p["outsider"]) == set()  # a clerk of another organisation
+    services.accept(p["clerk"], doc)
+    assert ("incoming", doc.id, "incoming.cho-vao-so") in queues_of(db, p["clerk"])
+    assert queues_of(db, p["leader"]) == set()  # registering is the clerk's alone
+
+
+def test_late_first_then_due_soon_then_urgent(db, people):
+    org, unit, p = people
+    today = local_today()
+    docs = {}
+    for name, deadline, urgency in (("later", today + timedelta(days=40), Urgency.NORMAL),
+                                    ("urgent", None, Urgency.EXPRESS),
+                                    ("soon", today, Urgency.NORMAL),
+                                    ("late", today - timedelta(days=10), Urgency.NORMAL)):
+        doc = presented(org, p, subject=f"Văn bản {name}", urgency=urgency)
+        given = deadline if deadline is None or deadline >= today else today + timedelta(days=1)
+        services.direct(p["leader"], doc, "Giao phòng.", [Spec(AssignmentRole.LEAD, unit_id=unit.id, deadline=given)])
+        docs[doc.id] = name
+    late_id = next(i for i, n in docs.items() if n == "late")
+    # a deadline in the past cannot be given; move it there as time would (a bulk update: touched by hand)
+    db.execute(update(Assignment).where(Assignment.document_id == late_id).values(deadline=today - timedelta(days=10)))
+    touch(db, "incoming", [late_id])
+    rows = inbox.page(db, p["head"])
+    assert [docs[r.subject_id] for r in rows] == ["late", "soon", "urgent", "later"]
+    assert rows[0].late
+    assert rows[1].soon
+    assert not rows[2].late
+    counted = inbox.counts(db, p["head"])
+    assert (counted.overdue, counted.due_soon, counted.waiting) == (1, 1, 4)
+
+
+def test_a_submitted_week_waits_for_its_approver(db, factory, people):
+    org, _unit, p = people
+    editor = act(factory.person(Role.SCHEDULE_EDITOR, organisation=org, title="Chuyên viên"))
+    cal = schedules.calendar_for(org)
+    monday = local_today() - timedelta(days=local_today().weekday()) + timedelta(weeks=1)
+    schedules.add_entry(editor, cal, monday, EntryData(day=monday, all_day=True, content="Họp giao ban"))
+    week = schedules.submit(editor, cal, monday)
+    assert ("schedule", week.id, "schedule.cho-duyet") in queues_of(db, p["leader"])
+    assert queues_of(db, p["clerk"]) == {r for r in queues_of(db, p["clerk"]) if r[0] != "schedule"}
+    schedules.return_week(p["leader"], week, "Bổ sung địa điểm.")
+    assert ("schedule", week.id, "schedule.bi-tra-lai") in queues_of(db, editor)
+    assert not any(r[0] == "schedule" for r in queues_of(db, p["leader"]))
+    assert verify(db).agreed
+
+
+def test_a_failed_step_leaves_the_counts_as_they_were(db, people):
+    org, _unit, p = people
+    doc = presented(org, p)
+    before = inbox.counts(db, p["leader"]).waiting
+    savepoint = db.begin_nested()
+    services.direct(p["leader"], doc, "Giao nhầm.", [Spec(AssignmentRole.LEAD, user_id=p["officer"].id)])
+    db.flush()
+    savepoint.rollback()
+    db.expire_all()
+    assert inbox.counts(db, p["leader"]).waiting == before == 1
+    assert verify(db).agreed
+
+
+def test_the_rebuild_finds_and_fixes_what_went_wrong(db, people):
+    org, _unit, p = people
+    doc = arrive(org)
+    inbox.counts(db, p["clerk"])  # settled
+    assert verify(db).agreed
+    db.execute(update(WorkCount).values(n=WorkCount.n + 5))
+    db.execute(WorkItem.__table__.delete().where(WorkItem.subject_id == doc.id))
+    report = verify(db)
+    assert (report.agreed, report.items, report.counts >= 1) == (False, 1, True), report.details
+    fixed = rebuild(db)
+    assert (fixed.items, fixed.counts) == (report.items, report.counts)
+    assert verify(db).agreed
+    assert inbox.counts(db, p["clerk"]).queues["incoming.cho-tiep-nhan"] == 1
+    assert db.scalar(select(func.count()).select_from(WorkCount).where(WorkCount.n == 0)) == 0
+
+
+def test_the_nightly_job_reports_what_it_had_to_fix(db, people):
+    from portal.audit import AuditEntry
+    from portal.inbox.tasks import nightly_rebuild
+
+    org, _unit, _p = people
+    arrive(org)
+    assert nightly_rebuild().agreed
+    db.execute(update(WorkCount).values(n=0))
+    report = nightly_rebuild()
+    assert not report.agreed
+    fixed = select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "inbox.rebuild_fixed")
+    assert db.scalar(fixed) == 1
+    assert verify(db).agreed
+
+
+def test_the_year_figures_come_from_the_register_counters(db, client, login, people):
+    org, _unit, p = people
+    for n in range(3):
+        doc = arrive(org, code_number=str(40 + n))
+        services.accept(p["clerk"], doc)
+        services.register(p["clerk"], doc, metadata(code_number=str(40 + n)))
+    arrive(org, code_number="99")  # not registered: not counted
+    login(p["clerk"])
+    html = client.get("/").get_data(as_text=True)
+    assert '<p class="card-number">3</p><p>Văn bản đến đã vào sổ năm' in html
+    assert '<p class="card-number">1</p><p>Văn bản đến chờ tiếp nhận' in html
+
+
+def test_the_filter_by_kind_and_a_bad_one(db, client, login, people):
+    org, _unit, p = people
+    presented(org, p, subject="Văn bản chờ chỉ đạo")
+    draft_for_signature(db, p, subject="Dự thảo chờ ký")
+    login(p["leader"])
+    only_drafts = client.get("/?loai=draft", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Dự thảo chờ ký" in only_drafts
+    assert "Văn bản chờ chỉ đạo" not in only_drafts
+    bad = client.get("/?loai=xoa-het")
+    assert bad.status_code == 422
+    assert "Loại việc" in bad.get_data(as_text=True)
