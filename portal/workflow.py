@@ -21,7 +21,7 @@ This module is core: it knows no feature. Features declare their tables and regi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -107,6 +107,26 @@ class Workflow(Generic[T]):
 
 
 REGISTRY: dict[str, Workflow[Any]] = {}
+
+
+# --- the page's one main button (issue 18.3) ---------------------------------------------------------
+
+def preference(order: Sequence[str], actions: Collection[str]) -> tuple[str, ...]:
+    """A feature's order of preference among its steps, checked when the module loads: it must name
+    every step a page can offer exactly once, so a step added to a table without a rank fails at
+    start-up instead of never being the main button."""
+    missing, unknown = set(actions) - set(order), set(order) - set(actions)
+    if missing or unknown or len(set(order)) != len(order):
+        raise ValueError(f"order of preference: missing {sorted(missing)}, unknown {sorted(unknown)}, "
+                         f"or a step named twice in {list(order)}")
+    return tuple(order)
+
+
+def primary(allowed: Iterable[str], order: Sequence[str]) -> str | None:
+    """The one step a page offers as its main button: the first of ``order`` (``preference``) that
+    is among the steps the person may take now; None when they may take none."""
+    offered = set(allowed)
+    return next((action for action in order if action in offered), None)
 
 
 def lock(db: Session, model: type[T], ident: int) -> T | None:

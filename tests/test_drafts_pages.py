@@ -534,7 +534,7 @@ def test_page_shows_holder_versions_and_only_allowed_forms(db, office, as_):
     assert "Chờ kiểm tra thể thức" in body
     assert "Quốc hiệu và Tiêu ngữ" in body
     assert "Đạt thể thức" in body
-    assert "Ký số" not in re.sub(r"<table class=\"data history\">.*?</table>", "", body, flags=re.S)
+    assert "Ký số" not in re.sub(r"<ol class=\"timeline\">.*?</ol>", "", body, flags=re.S)
     assert url(draft, "phien-ban/1") in body
     drafter_page = text(as_(p["officer"]).get(url(draft)))
     assert "Đạt thể thức" not in drafter_page

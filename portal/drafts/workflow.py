@@ -28,7 +28,7 @@ state. Then a repeated request is told what happened instead of being refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +41,7 @@ from portal.drafts import permissions as perm
 from portal.drafts.models import Draft, DraftEvent, DraftStatus
 from portal.errors import NotAllowed
 from portal.timeutil import to_local
-from portal.workflow import AlreadyDone, Transition, Workflow, relock, step
+from portal.workflow import AlreadyDone, Transition, Workflow, preference, primary, relock, step
 
 S = DraftStatus
 ALL = frozenset(S)
@@ -201,3 +201,18 @@ def guard(user: User, action: str, draft: Draft) -> Draft:
 
 def allowed(user: User, draft: Draft) -> set[str]:
     return FLOW.allowed(user, draft)
+
+
+# The page's main button: the first of these the person may take (issue 18.3); the others go in
+# "Thao tác khác". Each holder's forward step (trình, duyệt, đạt thể thức, ký, phát hành), then an
+# answer asked of them, then the drafter's edits, the side roads, and what cannot be undone last.
+PREFERENCE = preference((
+    "submit", "approve", "format_ok", "sign", "issue", "answer", "close_round", "version", "details", "ask",
+    "sign_external", "forward", "send_back", "refuse_issue", "recall", "cancel"), FLOW.transitions)
+
+# steps that cannot be undone: even as the main button, their form opens only when asked for
+ASK_FIRST = frozenset({"recall", "cancel"})
+
+
+def primary_action(actions: Iterable[str]) -> str | None:
+    return primary(actions, PREFERENCE)

@@ -121,7 +121,17 @@ def test_draft_from_drafting_to_delivery(browser: Browser, live_server: str, tmp
     # 2. the unit head returns it with a comment
     head = person(browser, live_server, HEAD)
     open_from_queue(head, live_server, "cho-duyet")
+    # one main step open (Duyệt); "Trả lại" waits closed in the menu, and opening it closes the main one
+    expect(head.locator("details[data-primary]")).to_have_attribute("data-primary", "approve")
+    expect(head.locator("#step-approve")).to_be_visible()
     send_back = head.locator("#step-send_back")
+    expect(send_back).to_be_hidden()
+    head.locator("#action-send_back > summary").click()
+    expect(send_back).to_be_visible()
+    expect(head.locator("#step-approve")).to_be_hidden()
+    # sent empty: the form comes back in place with the focus on what to fix
+    send_back.get_by_role("button", name="Trả lại người soạn thảo").click()
+    expect(send_back.locator(".error-summary")).to_be_focused()
     send_back.get_by_label("Ý kiến trả lại").fill(RETURN_COMMENT)
     send_back.get_by_role("button", name="Trả lại người soạn thảo").click()
     expect(head.locator("body")).to_contain_text("Đã trả lại dự thảo cho người soạn thảo.")
@@ -130,7 +140,8 @@ def test_draft_from_drafting_to_delivery(browser: Browser, live_server: str, tmp
     officer.goto(draft_url)
     expect(officer.locator("h1")).to_contain_text("Đang soạn thảo")
     history = officer.locator("#history")
-    expect(history.get_by_role("row").filter(has_text="Trả lại")).to_contain_text(RETURN_COMMENT)
+    expect(history.get_by_role("listitem").filter(has_text="Trả lại")).to_contain_text(RETURN_COMMENT)
+    officer.locator("#action-version > summary").click()
     version = officer.locator("#step-version")
     version.get_by_label("Tệp dự thảo mới").set_input_files(str(second))
     version.get_by_label("Nội dung thay đổi").fill("Bổ sung thời hạn và đầu mối theo ý kiến trưởng phòng.")

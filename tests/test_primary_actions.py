@@ -1,0 +1,356 @@
+"""One main step per page, the other steps in a menu, the history as a timeline (issue 18.3).
+
+Each workflow declares an order of preference beside its transition table; the page's main button is
+the first step of that order the person may take. Tested three ways: over the tables alone (every
+set of steps a state can offer gets exactly one main step, one of them), over the real tables with
+real people (state × person, the expected main step named), and over HTTP (the page marks one main
+step, the others sit closed in "Thao tác khác", a refused form comes back open with what was typed
+and the focus on its errors, and the history is a timeline in time order)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from itertools import combinations
+
+import lxml.html
+import pytest
+
+from portal import workflow
+from portal.documents.models import IncomingStatus
+from portal.drafts import services as drafts
+from portal.drafts import workflow as draft_flow
+from portal.drafts.models import DraftStatus
+from portal.incoming import services as incoming
+from portal.incoming import workflow as incoming_flow
+from portal.incoming.models import AssignmentRole
+from portal.incoming.visibility import WORK_STATUSES
+from portal.timeutil import format_datetime
+from tests.test_drafts_pages import (
+    _matrix_draft,
+    fake_signatures,  # noqa: F401  (fixture, autouse: signing without a key)
+)
+from tests.test_drafts_pages import office as drafts_office  # noqa: F401  (fixture)
+from tests.test_incoming_pages import HX, PDF, arrived, metadata
+from tests.test_incoming_pages import as_ as clients  # noqa: F401  (fixture)
+from tests.test_incoming_pages import office as incoming_office  # noqa: F401  (fixture)
+
+D = DraftStatus
+
+
+@pytest.fixture
+def inc(request):
+    """The incoming page tests' office: (organisation, unit, people)."""
+    return request.getfixturevalue("incoming_office")
+
+
+@pytest.fixture
+def drf(request):
+    """The draft page tests' office: (organisation, receiver, document type, people)."""
+    return request.getfixturevalue("drafts_office")
+
+
+@pytest.fixture
+def as_person(request):
+    """A signed-in client per person."""
+    return request.getfixturevalue("clients")
+
+
+# --- the choice itself, over the tables ---------------------------------------------------------------
+
+def _subsets(actions: list[str]):
+    for size in range(1, len(actions) + 1):
+        yield from combinations(actions, size)
+
+
+def test_the_order_of_preference_names_every_step_of_its_table_once():
+    assert set(incoming_flow.PREFERENCE) == set(incoming_flow.DOCUMENT.transitions) | set(incoming_flow.MY_PART_STEPS)
+    assert set(draft_flow.PREFERENCE) == set(draft_flow.FLOW.transitions)
+    with pytest.raises(ValueError, match="missing \\['close'\\]"):
+        workflow.preference(("accept", "note"), {"accept", "note", "close"})
+    with pytest.raises(ValueError, match="unknown \\['sign'\\]"):
+        workflow.preference(("accept", "sign"), {"accept"})
+    with pytest.raises(ValueError, match="named twice"):
+        workflow.preference(("accept", "accept"), {"accept"})
+
+
+def _incoming_open_from(state: IncomingStatus) -> list[str]:
+    """The steps the tables can offer at a document state, whoever asks (the person's own part's
+    steps wherever the document is being worked on)."""
+    steps = [a for a, t in incoming_flow.DOCUMENT.transitions.items() if state in t.frm]
+    return steps + (list(incoming_flow.MY_PART_STEPS) if state in WORK_STATUSES else [])
+
+
+@pytest.mark.parametrize(("name", "states", "open_from", "choose"), [
+    ("incoming", list(IncomingStatus), _incoming_open_from, incoming_flow.primary_action),
+    ("drafts", list(DraftStatus), lambda s: [a for a, t in draft_flow.FLOW.transitions.items() if s in t.frm],
+     draft_flow.primary_action),
+])
+def test_every_set_of_steps_a_state_offers_gets_exactly_one_main_step_among_them(name, states, open_from, choose):
+    """Whoever the person is, what they may do at a state is a subset of the steps open from it: for
+    every state and every such subset, the choice is one step, and one of those offered."""
+    tried = 0
+    for state in states:
+        for offered in _subsets(open_from(state)):
+            chosen = choose(offered)
+            assert isinstance(chosen, str), (name, state, offered)
+            assert chosen in offered, (name, state, offered, chosen)
+            tried += 1
+        assert choose(()) is None
+    assert tried > 100, name
+
+
+# --- state × person, the real tables ----------------------------------------------------------------------
+
+_numbers = iter(range(300, 10_000))
+
+
+def _registered(db, p):
+    doc = incoming.digitise(p["clerk"], metadata(code_number=str(next(_numbers))), incoming.Upload("scan.pdf", PDF))
+    db.commit()
+    return doc
+
+
+def _incoming_stages(db, factory, office) -> dict[str, object]:
+    """One document at each step of the incoming table (and one whose sender asks for it back)."""
+    org, unit, p = office
+    clerk, leader, head = p["clerk"], p["leader"], p["head"]
+    stages = {"01": arrived(factory, db, org, code_number=str(next(_numbers)))}
+    stages["03u"] = arrived(factory, db, org, code_number=str(next(_numbers)))
+    incoming.accept(clerk, stages["03u"])
+    stages["03n"] = _registered(db, p)
+    for name in ("03p", "04", "05", "06"):
+        stages[name] = doc = _registered(db, p)
+        incoming.present(clerk, doc, leader.id)
+        if name == "03p":
+            continue
+        incoming.direct(leader, doc, "Phòng chủ trì.", [incoming.AssigneeSpec(AssignmentRole.LEAD, unit_id=unit.id)])
+        if name == "04":
+            continue
+        incoming.direct_within_unit(head, doc, "", [incoming.AssigneeSpec(AssignmentRole.LEAD,
+                                                                          user_id=p["officer"].id)])
+        if name == "06":
+            incoming.finish(p["officer"], doc, "Đã xong.")
+    stages["recall"] = _registered(db, p)
+    incoming.request_recall(stages["recall"], "Gửi nhầm", "Sở Gửi Thử")
+    db.commit()
+    return stages
+
+
+INCOMING_MAIN = {
+    ("01", "clerk"): "accept",             # tiếp nhận (vào sổ, trả lại in the menu)
+    ("03u", "clerk"): "register",          # vào sổ
+    ("03n", "clerk"): "present",           # trình lãnh đạo (chuyển xử lý in the menu)
+    ("03p", "leader"): "direct",           # phân phối, chỉ đạo
+    ("04", "head"): "unit_direct",         # giao xử lý trong đơn vị
+    ("05", "officer"): "finish",           # hoàn thành (tiến độ, đã xem in the menu)
+    ("06", "leader"): "reopen",
+    ("06", "deputy"): "reopen",
+    ("06", "head"): "reopen",
+    ("recall", "clerk"): "confirm_recall",  # the sender's request comes first
+}
+
+
+def test_incoming_main_step_for_each_state_and_person(db, factory, inc):
+    _org, _unit, p = inc
+    chosen = {}
+    for stage, doc in _incoming_stages(db, factory, inc).items():
+        for who, user in p.items():
+            offered = incoming.available_actions(user, doc)
+            if offered:
+                chosen[stage, who] = main = incoming_flow.primary_action(offered)
+                assert main in offered, (stage, who, offered)
+    assert chosen == INCOMING_MAIN
+
+
+DRAFTS_MAIN = {
+    (D.DRAFT, "officer"): "submit",        # trình duyệt (phiên bản, sửa, xin ý kiến, hủy in the menu)
+    (D.UNIT_REVIEW, "head"): "approve",    # duyệt (trả lại in the menu)
+    (D.FORMAT_CHECK, "checker"): "format_ok",
+    (D.SIGNING, "leader"): "sign",         # ký số (thiết bị riêng, chuyển, trả lại in the menu)
+    (D.SIGNED, "clerk"): "issue",          # cấp số và phát hành (trả lại người ký in the menu)
+    (D.ISSUED, "clerk"): "recall", (D.ISSUED, "leader"): "recall", (D.ISSUED, "deputy"): "recall",
+}
+
+
+def test_drafts_main_step_for_each_state_and_person(db, drf):
+    """The comment round stays open through every state: the colleague's main step is always to
+    answer it, the drafter's (once the draft left them) to close it; those forms stay beside their
+    round, the others are the page's main button."""
+    p = drf[3]
+    chosen = {}
+    for status in (D.DRAFT, D.UNIT_REVIEW, D.FORMAT_CHECK, D.SIGNING, D.SIGNED, D.ISSUED, D.RECALLED, D.CANCELLED):
+        draft = _matrix_draft(db, drf, status)
+        for who, user in p.items():
+            offered = drafts.allowed(user, draft)
+            if offered:
+                chosen[status, who] = main = draft_flow.primary_action(offered)
+                assert main in offered, (status, who, offered)
+    expected = dict(DRAFTS_MAIN)
+    for status in D:
+        expected[status, "colleague"] = "answer"
+        if status != D.DRAFT:
+            expected[status, "officer"] = "close_round"
+    assert chosen == expected
+
+
+# --- the page ---------------------------------------------------------------------------------------------
+
+def _tree(resp):
+    return lxml.html.fromstring(resp.get_data(as_text=True))
+
+
+def _panel(tree) -> tuple[list, list]:
+    """(the main step's <details>, the menu's <details>) of the page's actions."""
+    return tree.xpath('//details[@data-primary]'), tree.xpath('//ul[@class="action-menu"]/li/details')
+
+
+def _step_of(details) -> str:
+    return details.get("id").removeprefix("action-")
+
+
+def _assert_panel(tree, main: str, menu: set[str], *, opened: str | None) -> None:
+    primary, others = _panel(tree)
+    assert [_step_of(d) for d in primary] == [main]
+    assert primary[0].get("data-primary") == main
+    assert primary[0].xpath(f'.//form[@id="step-{main}"]'), "the main step's form is inside its button"
+    assert {_step_of(d) for d in others} == menu
+    for d in others:
+        assert d.xpath(f'.//form[@id="step-{_step_of(d)}"]')
+    assert tree.xpath('//div[@class="action-more"]/h3/text()') == (["Thao tác khác"] if menu else [])
+    every = primary + others
+    assert {d.get("name") for d in every} == {"actions"}, "one exclusive group: opening one closes the others"
+    assert [_step_of(d) for d in every if d.get("open") is not None] == ([opened] if opened else [])
+    assert len(tree.xpath('//*[@data-primary]')) == 1
+
+
+def _url(doc, tail: str = "") -> str:
+    return f"/van-ban-den/{doc.id}" + (f"/{tail}" if tail else "")
+
+
+def test_incoming_page_one_main_step_open_the_others_in_the_menu(db, factory, inc, as_person):
+    org, _unit, p = inc
+    doc = arrived(factory, db, org, code_number=str(next(_numbers)))
+    _assert_panel(_tree(as_person(p["clerk"]).get(_url(doc))), "accept", {"register", "return"}, opened="accept")
+    presented = _registered(db, p)
+    incoming.present(p["clerk"], presented, p["leader"].id)
+    db.commit()
+    _assert_panel(_tree(as_person(p["leader"]).get(_url(presented))), "direct", {"forward", "file_info", "send_back"},
+                  opened="direct")
+    # no step for the clerk now: no panel at all
+    assert _panel(_tree(as_person(p["clerk"]).get(_url(presented)))) == ([], [])
+
+
+def test_a_step_that_cannot_be_undone_opens_only_when_asked(db, inc, as_person):
+    _org, _unit, p = inc
+    doc = _registered(db, p)
+    incoming.request_recall(doc, "Gửi nhầm", "Sở Gửi Thử")
+    db.commit()
+    tree = _tree(as_person(p["clerk"]).get(_url(doc)))
+    _assert_panel(tree, "confirm_recall", {"present", "assign_directly", "refuse_recall"}, opened=None)
+    assert tree.xpath('//details[@data-primary]/summary/text()') == ["Xác nhận thu hồi"]
+
+
+def test_a_refused_form_opens_again_with_what_was_typed_and_the_focus_on_its_errors(db, inc, as_person):
+    _org, _unit, p = inc
+    doc = _registered(db, p)
+    incoming.present(p["clerk"], doc, p["leader"].id)
+    db.commit()
+    typed = "Nhờ đồng chí Phó Giám đốc cho ý kiến"
+    leader = as_person(p["leader"])
+    resp = leader.post(_url(doc, "chuyen-lanh-dao"), data={"forward-note": typed})  # no leader chosen
+    assert resp.status_code == 422
+    tree = _tree(resp)
+    _assert_panel(tree, "direct", {"forward", "file_info", "send_back"}, opened="forward")
+    form = tree.xpath('//form[@id="step-forward"]')[0]
+    assert form.xpath('.//textarea[@name="forward-note"]')[0].text.strip() == typed
+    summary = form.xpath('.//div[@class="error-summary"]')
+    assert len(summary) == 1
+    assert summary[0].get("autofocus") is not None
+    assert summary[0].get("tabindex") == "-1"
+    assert summary[0].xpath(".//a/@href") == ["#forward-leader_id"]
+    assert "Hãy tìm và chọn một lãnh đạo." in summary[0].text_content()
+    assert len(tree.xpath("//*[@autofocus]")) == 1
+    # htmx swaps the form alone into its open <details>, and focuses what carries autofocus
+    resp = leader.post(_url(doc, "chuyen-lanh-dao"), data={"forward-note": typed}, headers=HX)
+    assert resp.status_code == 422
+    fragment = lxml.html.fragment_fromstring(resp.get_data(as_text=True), create_parent="div")
+    assert fragment.xpath("./form/@id") == ["step-forward"]
+    assert fragment.xpath('.//textarea[@name="forward-note"]')[0].text.strip() == typed
+    assert fragment.xpath('.//div[@class="error-summary"][@autofocus]')
+    # a fresh page: the main step open again, no errors, no focus taken
+    tree = _tree(leader.get(_url(doc)))
+    _assert_panel(tree, "direct", {"forward", "file_info", "send_back"}, opened="direct")
+    assert not tree.xpath("//*[@autofocus]")
+
+
+def _draft_url(draft, tail: str = "") -> str:
+    return f"/du-thao/{draft.id}" + (f"/{tail}" if tail else "")
+
+
+@pytest.mark.parametrize(("status", "who", "main", "menu", "opened"), [
+    (D.DRAFT, "officer", "submit", {"version", "details", "ask", "cancel"}, "submit"),
+    (D.UNIT_REVIEW, "head", "approve", {"send_back"}, "approve"),
+    (D.FORMAT_CHECK, "checker", "format_ok", {"send_back"}, "format_ok"),
+    (D.SIGNING, "leader", "sign", {"sign_external", "forward", "send_back"}, "sign"),
+    (D.SIGNED, "clerk", "issue", {"refuse_issue"}, "issue"),
+    (D.ISSUED, "clerk", "recall", set(), None),  # cannot be undone: the button opens it
+])
+def test_draft_page_one_main_step_the_others_in_the_menu(db, drf, as_person, status, who, main, menu, opened):
+    p = drf[3]
+    draft = _matrix_draft(db, drf, status)
+    _assert_panel(_tree(as_person(p[who]).get(_draft_url(draft))), main, menu, opened=opened)
+
+
+def test_draft_refused_form_opens_again_with_its_errors(db, drf, as_person):
+    p = drf[3]
+    draft = _matrix_draft(db, drf, D.SIGNING)
+    typed = "Đề nghị đồng chí Phó Giám đốc ký thay"
+    resp = as_person(p["leader"]).post(_draft_url(draft, "chuyen-lanh-dao"), data={"forward-note": typed})
+    assert resp.status_code == 422
+    tree = _tree(resp)
+    _assert_panel(tree, "sign", {"sign_external", "forward", "send_back"}, opened="forward")
+    form = tree.xpath('//form[@id="step-forward"]')[0]
+    assert form.xpath('.//textarea[@name="forward-note"]')[0].text.strip() == typed
+    assert form.xpath('.//div[@class="error-summary"][@autofocus]/ul/li/a/@href') == ["#forward-leader_id"]
+
+
+# --- the history as a timeline ------------------------------------------------------------------------
+
+def _timeline(tree) -> list:
+    items = tree.xpath('//section[@id="history"]/ol[@class="timeline"]/li')
+    for li in items:
+        (moment,) = li.xpath("./time")
+        at = datetime.fromisoformat(moment.get("datetime"))
+        assert at.tzinfo is not None
+        assert moment.text == format_datetime(at)  # dd/mm/yyyy HH:mm, Vietnam time
+    return items
+
+
+def test_incoming_history_is_a_timeline_oldest_first(db, inc, as_person):
+    _org, unit, p = inc
+    doc = _registered(db, p)
+    incoming.present(p["clerk"], doc, p["leader"].id, "Kính trình Giám đốc")
+    incoming.direct(p["leader"], doc, "Phòng chủ trì, báo cáo trước ngày 15.",
+                    [incoming.AssigneeSpec(AssignmentRole.LEAD, unit_id=unit.id)])
+    db.commit()
+    items = _timeline(_tree(as_person(p["clerk"]).get(_url(doc))))
+    events = incoming.history(doc)
+    assert [li.get("data-action") for li in items] == [e.action for e in events] == ["digitise", "present", "direct"]
+    assert [li.xpath("./p/strong/text()")[0] for li in items] == [incoming.ACTION_LABELS[e.action] for e in events]
+    assert [li.xpath('.//span[@class="timeline-who"]/text()')[0] for li in items] == \
+        [p["clerk"].full_name, p["clerk"].full_name, p["leader"].full_name]
+    assert "Phòng chủ trì, báo cáo trước ngày 15." in items[2].xpath('./p[@class="timeline-note"]')[0].text_content()
+    assert [li.xpath("./time/@datetime")[0] for li in items] == sorted(li.xpath("./time/@datetime")[0] for li in items)
+
+
+def test_draft_history_is_a_timeline_oldest_first_with_versions(db, drf, as_person):
+    p = drf[3]
+    draft = _matrix_draft(db, drf, D.UNIT_REVIEW)
+    drafts.send_back(p["head"], draft, "Sửa lại căn cứ pháp lý.")
+    db.commit()
+    items = _timeline(_tree(as_person(p["officer"]).get(_draft_url(draft))))
+    events = drafts.history(draft)
+    assert [li.get("data-action") for li in items] == [e.action for e in events]
+    assert [li.get("data-action") for li in items][-2:] == ["submit", "send_back"]
+    assert items[-1].xpath('./p[@class="timeline-note"]/text()') == ["Sửa lại căn cứ pháp lý."]
+    assert all(li.xpath('.//span[@class="timeline-version"]/text()') == ["phiên bản 1"] for li in items)
