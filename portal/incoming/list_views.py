@@ -49,7 +49,9 @@ def index():
     status = 422 if filters.errors else 200
     cursor = args()["sau"]
     page = queries.page(current_user, queue, queries.Filters() if filters.errors else filters, cursor)
-    counts = incoming_counts()
+    counts = dict(incoming_counts())
+    if "qua-han" in queries.QUEUES and queries.QUEUES["qua-han"].available(current_user):
+        counts["qua-han"] = queries.count(current_user, queries.QUEUES["qua-han"])  # time: counted here
     types = incoming_services.document_types()
     return render("incoming/index.html", "incoming/_rows.html", status=status, queue=queue, queues=available,
                   filters=filters, rows=page, counts=counts, types=types, statuses=STATUS_CHOICES,
