@@ -4,11 +4,13 @@ kinds a person chose (at once, or one daily digest), never an attachment, never 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
 from portal.drafts import services
-from portal.notifications import events, service
+from portal.notifications import daily, service
 from portal.notifications.models import Notification
 from portal.outbox.models import OutboxMessage
 from tests.test_drafts_workflow import CHECKLIST, cheap_seal, new_draft, system
@@ -80,23 +82,74 @@ def test_once_per_event_the_bell_the_page_and_mark_read(db, w, app, login):
     assert "bell-count" not in client.get("/thong-bao/chuong").get_data(as_text=True)
 
 
-def test_settings_and_the_daily_digest(db, w, app, login):
+def test_the_settings_page_lists_every_kind_with_its_e_mail_choice(db, w, app, login):
+    client = login(w.p["officer"], c=app.test_client())
+    page = client.get("/thong-bao/").get_data(as_text=True)
+    for label in service.KINDS.values():
+        assert f"<legend>{label}</legend>" in page
+    for kind in service.CHOOSABLE:  # at once, the daily digest, none: one checked, the defaults first
+        chosen = "now" if kind in service.DEFAULT_EMAIL else "none"
+        for mode in service.MODES:
+            tag = re.search(rf'<input[^>]*name="{kind}"[^>]*value="{mode}"[^>]*>', page)
+            assert tag is not None, (kind, mode)
+            assert ("checked" in tag.group(0)) == (mode == chosen), (kind, mode)
+    assert 'name="account_locked"' not in page  # the lockout e-mail is not a choice
+    assert "Luôn gửi thư ngay (thông báo bảo mật, không tắt được)." in page
+
+
+def test_settings_each_kind_at_once_in_the_digest_or_not_at_all(db, w, app, login):
     p = w.p
     p["officer"].email = "soan@snv.example.gov.vn"
     db.commit()
     client = login(p["officer"], c=app.test_client())
-    assert client.post("/thong-bao/cai-dat", data={"kinds": ["to_act", "bogus"]}).status_code == 422
-    assert client.post("/thong-bao/cai-dat", data={"kinds": ["to_act", "assigned"], "digest": "y"}).status_code == 303
+    bad = client.post("/thong-bao/cai-dat", data={"to_act": "bogus", "signed": "now"})
+    assert bad.status_code == 422
+    assert "Hãy chọn gửi thư ngay, gộp thư hằng ngày hoặc không gửi thư." in bad.get_data(as_text=True)
+    assert client.post("/thong-bao/cai-dat", data={"to_act": "digest", "assigned": "now", "signed": "none"}) \
+        .status_code == 303
+    assert {k: m for k, m in service.settings_of(p["officer"]).items() if m != "none"} == {
+        "to_act": "digest", "assigned": "now"}  # a kind left out of the form: none
     service.notify([p["officer"].id], "to_act", "Việc một", "/", "d.1")
     service.notify([p["officer"].id], "to_act", "Việc hai", "/", "d.2")
     service.notify([p["officer"].id], "signed", "Không chọn loại này", "/", "d.3")
     assert db.execute(select(OutboxMessage)).scalars().all() == []  # digest: nothing at once
-    assert events.daily_digest() == 1
-    [mail] = db.execute(select(OutboxMessage)).scalars().all()
+    service.notify([p["officer"].id], "assigned", "Giao ngay", "/", "d.4")
+    [at_once] = db.execute(select(OutboxMessage)).scalars().all()
+    assert at_once.subject == "[QLVB] Giao ngay"
+    assert daily.daily_digest() == 1
+    mail = db.execute(select(OutboxMessage).where(OutboxMessage.kind == "notification_digest")).scalar_one()
     assert "Việc một" in mail.body
     assert "Việc hai" in mail.body
     assert "Không chọn loại này" not in mail.body
-    assert events.daily_digest() == 0  # never twice
+    assert "Giao ngay" not in mail.body  # sent at once already
+    assert daily.daily_digest() == 0  # never twice
+
+
+@pytest.mark.parametrize("kind", list(service.CHOOSABLE))
+def test_a_kind_turned_off_sends_no_e_mail_and_turned_on_sends_one(db, w, kind):
+    officer = w.p["officer"]
+    officer.email = "soan@snv.example.gov.vn"
+    service.save_settings(officer, {kind: "none"})
+    assert service.notify([officer.id], kind, "Tắt thư", "/", f"off.{kind}") == 1  # the notice itself is there
+    assert db.execute(select(OutboxMessage)).scalars().all() == []
+    service.save_settings(officer, {kind: "now"})
+    service.notify([officer.id], kind, "Bật thư", "/", f"on.{kind}")
+    assert [m.subject for m in db.execute(select(OutboxMessage)).scalars()] == ["[QLVB] Bật thư"]
+
+
+def test_signed_turned_off_the_signing_step_notifies_without_an_e_mail(db, w):
+    p = w.p
+    p["officer"].email = "soan@snv.example.gov.vn"
+    service.save_settings(p["officer"], {kind: mode for kind, mode in service.settings_of(p["officer"]).items()
+                                         if kind != "signed"})
+    draft = new_draft(w, recipients=[system(w.receiver)])
+    services.submit(p["officer"], draft)
+    services.approve(p["head"], draft)
+    services.format_ok(p["checker"], draft, CHECKLIST)
+    services.sign(p["leader"], draft, True, services.frozen_pdf(p["leader"], draft))
+    assert [k for k, _ in kinds_of(db, p["officer"])] == ["approved", "signed"]
+    assert db.execute(select(OutboxMessage).where(OutboxMessage.recipient == p["officer"].email)).scalars().all() \
+        == []
 
 
 def test_the_bell_does_not_redirect_while_a_password_change_is_forced(db, w, app, login):

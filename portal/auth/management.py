@@ -24,7 +24,7 @@ from portal.errors import NotAllowed, NotFound, ValidationFailed
 from portal.orgs.models import Organisation
 from portal.outbox import messages as outbox_messages
 from portal.text import limited, nfc
-from portal.timeutil import to_local
+from portal.timeutil import format_datetime, to_local
 from portal.workflow import Workflow, relock, step
 
 PROVINCE_ONLY_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.OVERVIEW})
@@ -264,7 +264,11 @@ def _set_aside(actor: User, user: User, action: str, status: UserStatus, reason:
 
 def lock(actor: User, user: User, reason: str) -> None:
     _set_aside(actor, user, "lock", UserStatus.LOCKED, reason, "Hãy ghi lý do khóa tài khoản.")
-    outbox_messages.account_locked_by_admin(user, utcnow(), user.lock_reason or "")
+    at = utcnow()
+    emailed = outbox_messages.account_locked_by_admin(user, at, user.lock_reason or "")
+    services.announce_locked(user, at, f"Tài khoản của bạn đã bị quản trị khóa lúc {format_datetime(at)}, đến khi "
+                             f"quản trị mở khóa. Lý do: {user.lock_reason}. Liên hệ bộ phận quản trị (CNTT) nếu cần "
+                             "mở khóa.", emailed, by_admin=True)
 
 
 def unlock(actor: User, user: User) -> None:

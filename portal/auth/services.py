@@ -36,12 +36,14 @@ from portal.auth.signin import (
     DirectoryDown,
     NotProvisioned,
     SignInFailed,
+    announce_locked,
     confirm_password,
     directory_settings,
     find_user,
     lift_lockout,
     lock_hint,
     normalise_username,
+    on_locked,
     refresh_from_directory,
     sign_in,
 )
@@ -49,9 +51,9 @@ from portal.auth.throttle import Throttled
 
 __all__ = [
     "BAD_CREDENTIALS", "DIRECTORY_DOWN", "DIRECTORY_UNREACHABLE", "LAST_SEEN_GRANULARITY", "NOT_PROVISIONED",
-    "Client", "DirectoryDown", "NotProvisioned", "PasswordState", "SignInFailed", "Throttled", "change_password",
-    "confirm_password", "directory_settings", "end_all_sessions", "end_session", "find_user", "is_admin",
-    "lift_lockout", "load", "lock_hint", "normalise_username", "open_session", "organisation_names",
-    "password_state", "policy_settings", "refresh_from_directory", "report_compromise", "sign_in", "sign_out",
-    "sign_out_everywhere", "switch_position",
+    "Client", "DirectoryDown", "NotProvisioned", "PasswordState", "SignInFailed", "Throttled", "announce_locked",
+    "change_password", "confirm_password", "directory_settings", "end_all_sessions", "end_session", "find_user",
+    "is_admin", "lift_lockout", "load", "lock_hint", "normalise_username", "on_locked", "open_session",
+    "organisation_names", "password_state", "policy_settings", "refresh_from_directory", "report_compromise",
+    "sign_in", "sign_out", "sign_out_everywhere", "switch_position",
 ]

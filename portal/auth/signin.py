@@ -15,8 +15,8 @@ Every failed sign-in leaks nothing (SPEC §13.3):
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from flask import current_app
@@ -44,6 +44,11 @@ BAD_CREDENTIALS = "Tên đăng nhập hoặc mật khẩu không đúng, hoặc 
 DIRECTORY_DOWN = ("Không đăng nhập được. Máy chủ danh bạ đang không kết nối được; tài khoản nội bộ vẫn đăng "
                   "nhập được nếu nhập đúng.")
 NOT_PROVISIONED = "Tài khoản chưa được cấp quyền trên hệ thống. Vui lòng liên hệ quản trị."
+
+# Who else hears of a lock, in its transaction: (person, when, what they are told, whether the e-mail was queued,
+# locked by an administrator). The notifications register here; auth imports none of them.
+LockListener = Callable[[User, datetime, str, bool, bool], None]
+LOCK_LISTENERS: list[LockListener] = []
 
 
 class SignInFailed(DomainError):
@@ -291,11 +296,24 @@ def _tell_locked(user: User, at: Any, failures: int) -> None:
     more than :data:`BAD_CREDENTIALS`, which an attacker learns nothing from.
 
     The same text goes to ``user.email`` through the outbox, in this transaction: the e-mail is
-    sent after the lockout commits, and never if it rolls back."""
+    sent after the lockout commits, and never if it rolls back; and to the lock's listeners (the
+    notification under the bell), in the same transaction."""
     until = (f"đến {format_datetime(user.locked_until)}" if user.locked_until
              else "đến khi quản trị mở khóa")
     text = (f"Tài khoản của bạn đã bị tạm khóa lúc {format_datetime(at)} {until} vì có {failures} lần nhập sai "
             "mật khẩu. Nếu không phải bạn nhập, hãy đổi mật khẩu ngay và báo cho quản trị.")
     user.notice = f"{user.notice} {text}"[-500:] if user.notice else text
-    outbox_messages.account_locked(user, at, text)
+    announce_locked(user, at, text, outbox_messages.account_locked(user, at, text), by_admin=False)
+
+
+def on_locked(listener: LockListener) -> None:
+    if listener not in LOCK_LISTENERS:
+        LOCK_LISTENERS.append(listener)
+
+
+def announce_locked(user: User, at: datetime, text: str, emailed: bool, *, by_admin: bool) -> None:
+    """A lock (the automatic lockout, or an administrator's) to its listeners. Nothing here reaches the
+    answer to the attempt that caused it: that stays :data:`BAD_CREDENTIALS`."""
+    for listener in LOCK_LISTENERS:
+        listener(user, at, text, emailed, by_admin)
 

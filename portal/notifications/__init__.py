@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("notifications", __name__, url_prefix="/thong-bao")
 
-from portal.notifications import events, views  # noqa: E402,F401  (routes and listeners register on import)
+from portal.notifications import daily, events, views  # noqa: E402,F401  (routes and listeners register on import)

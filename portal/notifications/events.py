@@ -1,26 +1,34 @@
-"""Which events notify whom (issue 18 item 2). Listeners of drafts' and incoming's history, in the transaction
-of the step; a daily job for deadlines. Each notice's key names the event, so a repeat is one notice."""
+"""Which events notify whom (issue 18 item 2): listeners of drafts' and incoming's history and of auth's locks, in
+the transaction of the step, and exchange's entry point for the statuses recipients outside send back. Each
+notice's key names the event, so a repeat is one notice. The daily jobs (deadlines, digests) are in ``daily``."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from flask import current_app, has_request_context, url_for
 from sqlalchemy import select
 
-from portal import jobs
-from portal.auth.models import Role
+from portal.auth import services as auth
+from portal.auth.models import Role, User
 from portal.db import session
-from portal.documents.models import IncomingDocument
+from portal.documents.models import IncomingDocument, OutgoingDocument
 from portal.drafts import services as drafts
-from portal.drafts.models import Draft
+from portal.drafts.models import CommentInvite, CommentRound, Draft, DraftStatus, Recipient
+from portal.exchange.delivery import STATUS_LABELS
+from portal.exchange.tasks import CODES as STATUS_CODES
 from portal.incoming import services as incoming
+from portal.incoming.models import Assignment, AssignmentState, Reminder
 from portal.notifications import service
-from portal.timeutil import local_today
 
 STEP_WORDS = {"submit": "duyệt", "approve": "kiểm tra thể thức", "format_ok": "ký số", "forward": "ký số",
               "refuse_issue": "ký lại"}
+# incoming's steps on a document another organisation of the portal issued → the status its sender sees (01 is
+# the issuance itself; a recall's answer, 15 or 16, reaches the sender as the draft's "recall_answer")
+SENDER_CODES = {action: code for action, code in STATUS_CODES.items() if code not in ("15", "16")}
 
 
-def _url(endpoint: str, **values: object) -> str:
+def link(endpoint: str, **values: object) -> str:
     """A link that works from a request, a job or the command line alike."""
     if has_request_context():
         return url_for(endpoint, **values)
@@ -29,30 +37,40 @@ def _url(endpoint: str, **values: object) -> str:
 
 
 def _draft_url(draft: Draft) -> str:
-    return _url("drafts.draft", draft_id=draft.id)
+    return link("drafts.draft", draft_id=draft.id)
 
 
-def _subject(text: str | None) -> str:
+def doc_url(doc: IncomingDocument) -> str:
+    return link("incoming.document", document_id=doc.id)
+
+
+def subject_of(text: str | None) -> str:
     text = " ".join((text or "").split())
     return text if len(text) <= 120 else text[:119] + "…"
+
+
+# --- drafts ---------------------------------------------------------------------------------------------------
 
 
 def on_draft_event(draft: Draft, actor, action: str, text: str | None) -> None:  # type: ignore[no-untyped-def]
     stamp = f"{draft.id}.{action}.{draft.updated_at.timestamp():.6f}"
     me = actor.id if actor else None
-    subject = _subject(draft.subject)
+    subject = subject_of(draft.subject)
     if action in STEP_WORDS:
         if draft.holder_id:
             whom, word = [draft.holder_id], STEP_WORDS[action]
-        elif draft.status.value == "cho_the_thuc":
+        elif draft.status == DraftStatus.FORMAT_CHECK:
             whom, word = service.holders_of_role(draft.organisation_id, Role.FORMAT_CHECKER), "kiểm tra thể thức"
         else:
             whom, word = [], ""
         service.notify([u for u in whom if u != me], "to_act", f"Dự thảo chờ bạn {word}: {subject}",
                        _draft_url(draft), f"draft.{stamp}")
-    if action == "send_back":
+    if action == "ask":
+        service.notify([u for u in _invited(draft) if u != me], "to_act", f"Dự thảo xin ý kiến của bạn: {subject}",
+                       _draft_url(draft), f"draft.{stamp}")
+    elif action == "send_back":
         service.notify([draft.drafter_id], "returned", f"Dự thảo bị trả lại: {subject}"
-                       + (f" — {_subject(text)}" if text else ""), _draft_url(draft), f"draft.{stamp}")
+                       + (f" — {subject_of(text)}" if text else ""), _draft_url(draft), f"draft.{stamp}")
     elif action == "approve":
         service.notify([draft.drafter_id], "approved", f"Dự thảo đã được duyệt: {subject}", _draft_url(draft),
                        f"draft.{stamp}.drafter")
@@ -64,93 +82,129 @@ def on_draft_event(draft: Draft, actor, action: str, text: str | None) -> None: 
                        f"draft.{stamp}.clerks")
     elif action == "issue":
         service.notify([draft.drafter_id, draft.signed_by_id], "issued", f"Văn bản đã phát hành: {subject}"
-                       + (f" ({_subject(text)})" if text else ""), _draft_url(draft), f"draft.{stamp}")
+                       + (f" ({subject_of(text)})" if text else ""), _draft_url(draft), f"draft.{stamp}")
     elif action == "recall_answer":
-        service.notify([draft.drafter_id], "recipient_status", f"Nơi nhận trả lời thu hồi: {_subject(text)}",
-                       _draft_url(draft), f"draft.{stamp}")
+        service.notify(_senders(draft, recall=True), "recipient_status",
+                       f"Nơi nhận trả lời thu hồi: {subject_of(text)}", _draft_url(draft), f"draft.{stamp}")
 
 
-def _doc_url(doc: IncomingDocument) -> str:
-    return _url("incoming.document", document_id=doc.id)
+def _invited(draft: Draft) -> list[int]:
+    """The people the newest open comment round asks."""
+    return list(session.execute(
+        select(CommentInvite.user_id).join(CommentRound, CommentRound.id == CommentInvite.round_id)
+        .where(CommentRound.id == select(CommentRound.id).where(CommentRound.draft_id == draft.id,
+                                                                CommentRound.closed_at.is_(None))
+               .order_by(CommentRound.id.desc()).limit(1).scalar_subquery())).scalars())
+
+
+def _senders(draft: Draft, *, recall: bool = False) -> list[int | None]:
+    """Who hears what a recipient answers: the drafter and the clerk who issued it, and for an answer to a recall
+    whoever recalled it."""
+    out = session.get(OutgoingDocument, draft.outgoing_id) if draft.outgoing_id else None
+    if out is None:
+        return [draft.drafter_id]
+    return [draft.drafter_id, out.issued_by_id, out.recalled_by_id if recall else None]
+
+
+def recipient_status(recipient_id: int | None, code: str, label: str, organ_name: str, key: str) -> int:
+    """A recipient outside answered through the axis (``key``: the status package received): the drafter and the
+    issuing clerk hear of it, and of an answer to a recall (15, 16) whoever recalled it."""
+    recipient = session.get(Recipient, recipient_id) if recipient_id else None
+    draft = session.get(Draft, recipient.draft_id) if recipient else None
+    if draft is None:
+        return 0
+    return service.notify(_senders(draft, recall=code in ("15", "16")), "recipient_status",
+                          f"{organ_name or recipient.name}: {label} ({code}) — {subject_of(draft.subject)}",
+                          _draft_url(draft), f"status.{key}")
+
+
+def _inside_status(doc: IncomingDocument, code: str) -> None:
+    """A recipient inside the portal moved the document it received: its sender hears the status (once per
+    document and code: registering after accepting is still "03" to the sender)."""
+    row = session.execute(select(Recipient, Draft).join(Draft, Draft.id == Recipient.draft_id)
+                          .where(Recipient.incoming_document_id == doc.id)).first()
+    if row is None:
+        return
+    recipient, draft = row
+    label = STATUS_LABELS.get(code, code)
+    reason = f": {subject_of(doc.return_reason)}" if code == "02" and doc.return_reason else ""
+    service.notify(_senders(draft), "recipient_status",
+                   f"{recipient.name}: {label} ({code}){reason} — {subject_of(draft.subject)}", _draft_url(draft),
+                   f"status.inside.{doc.id}.{code}")
+
+
+# --- incoming -------------------------------------------------------------------------------------------------
 
 
 def _assignees(doc: IncomingDocument) -> list[int]:
     """The people a new assignment names: the person, or the head of the unit it names."""
     people: list[int] = []
     for row in incoming.assignments_of(doc):
-        if row.state.value != "new":
-            continue
-        if row.assignee_user_id:
-            people.append(row.assignee_user_id)
-        elif row.assignee_unit_id:
-            people += service.holders_of_role(doc.organisation_id, Role.UNIT_HEAD, unit_id=row.assignee_unit_id)
+        if row.state == AssignmentState.NEW:
+            people += people_of(doc, row)
     return people
+
+
+def people_of(doc: IncomingDocument, row) -> list[int]:  # type: ignore[no-untyped-def]
+    """The person an assignment row names, or the head of the unit it names."""
+    if row.assignee_user_id:
+        return [row.assignee_user_id]
+    if row.assignee_unit_id:
+        return service.holders_of_role(doc.organisation_id, Role.UNIT_HEAD, unit_id=row.assignee_unit_id)
+    return []
 
 
 def on_incoming_event(doc: IncomingDocument, action: str, text: str | None) -> None:
     stamp = f"{doc.id}.{action}.{incoming._now().timestamp():.6f}"
-    subject = _subject(doc.subject)
+    subject = subject_of(doc.subject)
     if action == "arrive":
         clerks = service.holders_of_role(doc.organisation_id, Role.CLERK)
-        service.notify(clerks, "arrived", f"Văn bản đến mới: {subject}", _doc_url(doc), f"incoming.{doc.id}.arrive")
+        service.notify(clerks, "arrived", f"Văn bản đến mới: {subject}", doc_url(doc), f"incoming.{doc.id}.arrive")
     elif action in ("present", "forward") and doc.presented_to_id:
         service.notify([doc.presented_to_id], "to_act", f"Văn bản đến chờ bạn cho ý kiến chỉ đạo: {subject}",
-                       _doc_url(doc), f"incoming.{stamp}")
+                       doc_url(doc), f"incoming.{stamp}")
     elif action in ("direct", "assign_directly", "unit_direct"):
-        service.notify(_assignees(doc), "assigned", f"Bạn được giao xử lý văn bản: {subject}", _doc_url(doc),
+        service.notify(_assignees(doc), "assigned", f"Bạn được giao xử lý văn bản: {subject}", doc_url(doc),
                        f"incoming.{stamp}")
     elif action == "send_back":
         clerks = service.holders_of_role(doc.organisation_id, Role.CLERK)
-        service.notify(clerks, "returned", f"Lãnh đạo trả lại văn bản đến: {subject}", _doc_url(doc),
+        service.notify(clerks, "returned", f"Lãnh đạo trả lại văn bản đến: {subject}", doc_url(doc),
                        f"incoming.{stamp}")
     elif action == "recall_requested":
         clerks = service.holders_of_role(doc.organisation_id, Role.CLERK)
-        service.notify(clerks, "recall_request", f"Nơi gửi đề nghị thu hồi văn bản: {subject}", _doc_url(doc),
+        service.notify(clerks, "recall_request", f"Nơi gửi đề nghị thu hồi văn bản: {subject}", doc_url(doc),
                        f"incoming.{stamp}")
+    elif action == "remind":
+        _reminded(doc)
+    if action in SENDER_CODES and doc.source_outgoing_id is not None:
+        _inside_status(doc, SENDER_CODES[action])
+
+
+def _reminded(doc: IncomingDocument) -> None:
+    """Đôn đốc by a person (nhắc nhở, phê bình, kiểm điểm): the row's person, or its unit's head, hears it."""
+    found = session.execute(select(Reminder, Assignment).join(Assignment, Assignment.id == Reminder.assignment_id)
+                            .where(Assignment.document_id == doc.id, Reminder.sent_by_id.is_not(None))
+                            .order_by(Reminder.id.desc()).limit(1)).first()
+    if found is None:
+        return
+    reminder, row = found
+    service.notify([u for u in people_of(doc, row) if u != reminder.sent_by_id], "reminder",
+                   f"{reminder.kind.label}: {subject_of(doc.subject)}"
+                   + (f" — {subject_of(reminder.text)}" if reminder.text else ""), doc_url(doc),
+                   f"reminder.{reminder.id}")
+
+
+# --- accounts -------------------------------------------------------------------------------------------------
+
+
+def on_account_locked(user: User, at: datetime, text: str, emailed: bool, by_admin: bool) -> None:
+    """The locked person finds the notice under the bell once they are back in (the lockout's time is up, or IT
+    unlocked them). The e-mail went by auth's own path (``emailed``), never a second time from here; the key is
+    the lock's, as the e-mail's is."""
+    service.notify([user.id], "account_locked", text, None if by_admin else link("auth.change_password"),
+                   f"account-locked.{user.id}.{at:%Y%m%dT%H%M%S%f}", emailed=emailed)
 
 
 drafts.on_event(on_draft_event)
 incoming.on_event(on_incoming_event)
-
-
-def notify_reminders(day=None) -> int:  # type: ignore[no-untyped-def]
-    """After the daily reminders: each reminder of the day reaches its person (or the unit's head) once."""
-    from portal.incoming.models import Assignment, Reminder
-
-    day = day or local_today()
-    sent = 0
-    rows = session.execute(select(Reminder, Assignment, IncomingDocument)
-                           .join(Assignment, Assignment.id == Reminder.assignment_id)
-                           .join(IncomingDocument, IncomingDocument.id == Assignment.document_id)
-                           .where(Reminder.for_date == day)).all()
-    for reminder, row, doc in rows:
-        people = [row.assignee_user_id] if row.assignee_user_id else service.holders_of_role(
-            doc.organisation_id, Role.UNIT_HEAD, unit_id=row.assignee_unit_id)
-        word = "Quá hạn" if reminder.kind.value == "overdue" else "Sắp đến hạn"
-        sent += service.notify(people, "deadline", f"{word} xử lý văn bản: {_subject(doc.subject)} "
-                               f"({reminder.text or ''})", _doc_url(doc), f"reminder.{reminder.id}")
-    session.commit()
-    return sent
-
-
-def daily_digest() -> int:
-    sent = service.send_digests()
-    session.commit()
-    return sent
-
-
-jobs.periodic("notify-reminders", notify_reminders, hour="6", minute="10")
-jobs.periodic("notification-digest", daily_digest, hour="17", minute="30")
-
-
-def recipient_status(recipient_id: int | None, code: str, label: str, organ_name: str, key: str) -> int:
-    """A recipient outside answered (through the axis): the drafter of the document hears of it."""
-    from portal.drafts.models import Recipient
-
-    recipient = session.get(Recipient, recipient_id) if recipient_id else None
-    draft = session.get(Draft, recipient.draft_id) if recipient else None
-    if draft is None:
-        return 0
-    return service.notify([draft.drafter_id], "recipient_status",
-                          f"{organ_name or recipient.name}: {label} ({code}) — {_subject(draft.subject)}",
-                          _draft_url(draft), f"status.{key}")
+auth.on_locked(on_account_locked)

@@ -34,10 +34,10 @@ class Notification(Base):
 
 
 class NotificationSetting(Base):
-    """Which kinds a person also wants by e-mail, and whether as one daily digest instead of one e-mail each."""
+    """Which kinds a person also wants by e-mail, each at once or in the one daily digest."""
 
     __tablename__ = "notification_settings"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
-    email_kinds: Mapped[str] = mapped_column(String(500), default="")  # comma-separated kinds
-    digest: Mapped[bool] = mapped_column(Boolean, default=False)
+    email_kinds: Mapped[str] = mapped_column(String(500), default="")  # "kind" (at once), "kind:digest"; commas
+    digest: Mapped[bool] = mapped_column(Boolean, default=False)  # some kind goes in the digest: the job's filter

@@ -3,7 +3,7 @@ sent by e-mail through the outbox when the person asked for it (each at once, or
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -17,7 +17,7 @@ from portal.errors import NotFound, ValidationFailed
 from portal.notifications.models import Notification, NotificationSetting
 from portal.timeutil import format_datetime, local_today
 
-KINDS = {
+KINDS = {  # every kind, in the order the settings list them
     "to_act": "Có việc chờ bạn xử lý",
     "assigned": "Được giao xử lý văn bản",
     "returned": "Bị trả lại",
@@ -26,11 +26,18 @@ KINDS = {
     "issued": "Văn bản đã phát hành",
     "arrived": "Văn bản đến mới",
     "reminder": "Nhắc việc, đôn đốc",
-    "deadline": "Sắp đến hạn, quá hạn",
+    "deadline": "Sắp đến hạn",
+    "overdue": "Quá hạn",
     "recall_request": "Yêu cầu thu hồi văn bản",
-    "recipient_status": "Nơi nhận trả lời",
+    "recipient_status": "Nơi nhận trả lời, báo trạng thái",
+    "account_locked": "Tài khoản bị khóa",
 }
-DEFAULT_EMAIL = frozenset({"assigned", "returned", "signed", "recall_request", "deadline"})
+# kinds whose e-mail another path always sends (the lockout notice, a security message nobody turns off): the
+# notice records whether it went and never sends a second one
+EMAILED_ELSEWHERE = frozenset({"account_locked"})
+CHOOSABLE = {k: v for k, v in KINDS.items() if k not in EMAILED_ELSEWHERE}
+MODES = {"now": "Gửi thư ngay", "digest": "Gộp vào thư tổng hợp hằng ngày", "none": "Không gửi thư"}
+DEFAULT_EMAIL = frozenset({"assigned", "returned", "signed", "recall_request", "deadline", "overdue"})
 BELL_CAP = 99
 
 
@@ -38,9 +45,11 @@ def _insert():  # type: ignore[no-untyped-def]
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-def notify(user_ids: Iterable[int | None], kind: str, title: str, url: str | None, key: str) -> int:
+def notify(user_ids: Iterable[int | None], kind: str, title: str, url: str | None, key: str, *,
+           emailed: bool = False) -> int:
     """One notice per person for one event (``key`` names the event; a repeat is ignored). Returns how many were
-    new. E-mails go through the outbox in the same transaction for those who asked for this kind."""
+    new. E-mails go through the outbox in the same transaction for those who asked for this kind at once;
+    ``emailed``: the e-mail of a kind sent elsewhere went (it is recorded, never sent again from here)."""
     assert kind in KINDS, kind
     now = utcnow()
     new = 0
@@ -48,21 +57,30 @@ def notify(user_ids: Iterable[int | None], kind: str, title: str, url: str | Non
         result = session.execute(
             _insert()(Notification).values(user_id=user_id, kind=kind, key=key[:150],
                                            title=" ".join(title.split())[:300], url=(url or None) and url[:300],
-                                           created_at=now, emailed=False)
+                                           created_at=now, emailed=emailed and kind in EMAILED_ELSEWHERE)
             .on_conflict_do_nothing(index_elements=["user_id", "key"])
             .returning(Notification.id))
         if result.scalar_one_or_none() is None:  # nothing returned: this person was told of this event already
             continue
         new += 1
-        _email_now(user_id, kind, title, url, key)
+        if kind not in EMAILED_ELSEWHERE:
+            _email_now(user_id, kind, title, url, key)
     return new
 
 
-def _wants(user_id: int) -> tuple[frozenset[str], bool]:
+def _modes(user_id: int) -> dict[str, str]:
+    """Kind → "now" or "digest", for the kinds this person gets by e-mail (the others: none). Stored as
+    comma-separated ``kind`` (at once) and ``kind:digest`` tokens; ``digest`` says whether any kind goes in the
+    daily digest, the digest job's one question."""
     row = session.get(NotificationSetting, user_id)
     if row is None:
-        return DEFAULT_EMAIL, False
-    return frozenset(k for k in row.email_kinds.split(",") if k), row.digest
+        return dict.fromkeys(sorted(DEFAULT_EMAIL), "now")
+    modes = {}
+    for token in row.email_kinds.split(","):
+        kind, _, mode = token.partition(":")
+        if kind in CHOOSABLE:
+            modes[kind] = "digest" if mode == "digest" else "now"
+    return modes
 
 
 def _base_url() -> str:
@@ -72,9 +90,8 @@ def _base_url() -> str:
 def _email_now(user_id: int, kind: str, title: str, url: str | None, key: str) -> None:
     from portal.outbox import service as outbox
 
-    kinds, digest = _wants(user_id)
     user = session.get(User, user_id)
-    if kind not in kinds or digest or user is None or not user.email or user.status != UserStatus.ACTIVE:
+    if _modes(user_id).get(kind) != "now" or user is None or not user.email or user.status != UserStatus.ACTIVE:
         return
     if outbox.usable_address(user.email) is None:
         return
@@ -90,18 +107,31 @@ def _email_now(user_id: int, kind: str, title: str, url: str | None, key: str) -
 # --- who ----------------------------------------------------------------------------------------------------
 
 
-def holders_of_role(organisation_id: int, *roles: Role, unit_id: int | None = None) -> list[int]:
-    """The active people holding one of ``roles`` in an organisation (or one of its units)."""
+def _holders(*roles: Role):  # type: ignore[no-untyped-def]
     today = local_today()
-    stmt = (select(Position.user_id).join(PositionRole, PositionRole.position_id == Position.id)
-            .join(User, User.id == Position.user_id)
-            .where(Position.organisation_id == organisation_id, PositionRole.role.in_(roles),
-                   User.status == UserStatus.ACTIVE,
+    return (select(Position.organisation_id, Position.user_id)
+            .join(PositionRole, PositionRole.position_id == Position.id).join(User, User.id == Position.user_id)
+            .where(PositionRole.role.in_(roles), User.status == UserStatus.ACTIVE,
                    or_(Position.valid_from.is_(None), Position.valid_from <= today),
                    or_(Position.valid_to.is_(None), Position.valid_to >= today)))
+
+
+def holders_of_role(organisation_id: int, *roles: Role, unit_id: int | None = None) -> list[int]:
+    """The active people holding one of ``roles`` in an organisation (or one of its units)."""
+    stmt = _holders(*roles).where(Position.organisation_id == organisation_id)
     if unit_id is not None:
         stmt = stmt.where(Position.unit_id == unit_id)
-    return list(dict.fromkeys(session.execute(stmt).scalars()))
+    return list(dict.fromkeys(user_id for _, user_id in session.execute(stmt)))
+
+
+def holders_by_organisation(*roles: Role) -> dict[int, list[int]]:
+    """Organisation → the active people holding one of ``roles`` there, for every organisation at once."""
+    found: dict[int, list[int]] = {}
+    for organisation_id, user_id in session.execute(_holders(*roles).order_by(Position.organisation_id)):
+        people = found.setdefault(organisation_id, [])
+        if user_id not in people:
+            people.append(user_id)
+    return found
 
 
 # --- the bell, the page, the settings ----------------------------------------------------------------------
@@ -134,27 +164,33 @@ def mark_all_read(user: User) -> int:
     return int(result.rowcount or 0)
 
 
-def settings_of(user: User) -> tuple[frozenset[str], bool]:
-    return _wants(user.id)
+def settings_of(user: User) -> dict[str, str]:
+    """Kind → "now", "digest" or "none" for every kind a person chooses."""
+    modes = _modes(user.id)
+    return {kind: modes.get(kind, "none") for kind in CHOOSABLE}
 
 
-def save_settings(user: User, kinds: Iterable[str], digest: bool) -> None:
-    chosen = [k for k in dict.fromkeys(kinds) if k]
-    unknown = [k for k in chosen if k not in KINDS]
-    if unknown:
-        raise ValidationFailed({"kinds": "Loại thông báo không hợp lệ."})
+def save_settings(user: User, modes: Mapping[str, str | None]) -> None:
+    """Each choosable kind at once, in the daily digest or not by e-mail; a kind left out is not e-mailed."""
+    errors = {kind: "Loại thông báo không hợp lệ." for kind in modes if kind not in CHOOSABLE}
+    errors.update({kind: "Hãy chọn gửi thư ngay, gộp thư hằng ngày hoặc không gửi thư." for kind, mode in modes.items()
+                   if kind in CHOOSABLE and (mode or "none") not in MODES})
+    if errors:
+        raise ValidationFailed(errors)
+    chosen = {kind: modes.get(kind) or "none" for kind in CHOOSABLE}
     row = session.get(NotificationSetting, user.id)
     if row is None:
         row = NotificationSetting(user_id=user.id)
         session.add(row)
-    row.email_kinds = ",".join(chosen)
-    row.digest = bool(digest)
-    audit.record(user, "notifications.settings", details={"kinds": chosen, "digest": bool(digest)})
+    row.email_kinds = ",".join(kind if mode == "now" else f"{kind}:digest" for kind, mode in chosen.items()
+                               if mode != "none")
+    row.digest = "digest" in chosen.values()
+    audit.record(user, "notifications.settings", details={k: m for k, m in chosen.items() if m != "none"})
 
 
 def send_digests(now: datetime | None = None) -> int:
-    """Once a day: for each person who chose the digest, one e-mail listing the notices of their chosen kinds not
-    yet sent by e-mail (read ones included: the digest is a record). Returns how many e-mails were queued."""
+    """Once a day: for each person who put some kinds in the digest, one e-mail listing the notices of those kinds
+    not yet sent by e-mail (read ones included: the digest is a record). Returns how many e-mails were queued."""
     from portal.outbox import service as outbox
 
     now = now or utcnow()
@@ -162,9 +198,9 @@ def send_digests(now: datetime | None = None) -> int:
     people = session.execute(select(NotificationSetting).where(NotificationSetting.digest.is_(True))).scalars().all()
     sent = 0
     for setting in people:
-        kinds = [k for k in setting.email_kinds.split(",") if k]
+        kinds = [k for k, mode in _modes(setting.user_id).items() if mode == "digest"]
         user = session.get(User, setting.user_id)
-        if not kinds or user is None or not user.email or outbox.usable_address(user.email) is None:
+        if not kinds or user is None or user.status != UserStatus.ACTIVE or outbox.usable_address(user.email) is None:
             continue
         rows = session.execute(select(Notification).where(
             Notification.user_id == user.id, Notification.emailed.is_(False), Notification.kind.in_(kinds),

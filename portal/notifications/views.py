@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template, request, url_for
+from flask import abort, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectChoice, SelectMultipleField
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms import RadioField, SelectChoice
 
 from portal.auth.forms import EmptyForm
 from portal.errors import ValidationFailed
@@ -16,10 +15,15 @@ from portal.web import client_redirect, flash_ok, render
 
 
 class SettingsForm(FlaskForm):
-    kinds = SelectMultipleField("Nhận qua thư điện tử", choices=[SelectChoice(k, v) for k, v in service.KINDS.items()],
-                                validate_choice=False,
-                                widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
-    digest = BooleanField("Gộp thành một thư tổng hợp mỗi ngày (17 giờ 30) thay vì gửi từng thư")
+    """One choice per kind (a field named after the kind): e-mail at once, in the daily digest, or none."""
+
+    def modes(self) -> dict[str, str | None]:
+        return {kind: self._fields[kind].data for kind in service.CHOOSABLE}
+
+
+MODES = [SelectChoice(mode, label) for mode, label in service.MODES.items()]
+for _kind, _label in service.CHOOSABLE.items():  # the service says what is wrong, in Vietnamese
+    setattr(SettingsForm, _kind, RadioField(_label, choices=MODES, default="none", validate_choice=False))
 
 
 @bp.get("/chuong")
@@ -33,14 +37,12 @@ def bell():
 @bp.get("/")
 @login_required
 def index():
-    kinds, digest = service.settings_of(current_user)
-    form = SettingsForm(formdata=None, kinds=sorted(kinds), digest=digest)
-    return _page(form)
+    return _page(SettingsForm(formdata=None, data=service.settings_of(current_user)))
 
 
 def _page(form: SettingsForm, status: int = 200):  # type: ignore[no-untyped-def]
     return render("notifications/index.html", None, status, rows=service.recent(current_user), form=form,
-                  kinds=service.KINDS, read_form=EmptyForm(prefix="read", formdata=None),
+                  kinds=service.KINDS, choosable=service.CHOOSABLE, read_form=EmptyForm(prefix="read", formdata=None),
                   breadcrumbs=[("Trang chủ", url_for("main.dashboard")), ("Thông báo", url_for("notifications.index"))])
 
 
@@ -71,7 +73,7 @@ def settings():
     if not form.validate_on_submit():
         return _page(form, 422)
     try:
-        service.save_settings(current_user, request.form.getlist("kinds"), bool(form.digest.data))
+        service.save_settings(current_user, form.modes())
     except ValidationFailed as exc:
         put_errors(form, exc.errors)
         return _page(form, 422)
