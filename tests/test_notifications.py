@@ -27,6 +27,10 @@ def kinds_of(db, user) -> list[tuple[str, str]]:
                                                   .order_by(Notification.id)).scalars()]
 
 
+def who(db, kind: str) -> set[int]:
+    return set(db.execute(select(Notification.user_id).where(Notification.kind == kind)).scalars())
+
+
 def test_the_draft_steps_notify_the_next_person_and_the_drafter(db, w):
     p = w.p
     for person in p.values():
@@ -49,8 +53,10 @@ def test_the_draft_steps_notify_the_next_person_and_the_drafter(db, w):
     assert not mail.attachments
     services.issue(p["clerk"], draft, None, seal=cheap_seal)
     assert kinds_of(db, p["officer"])[-1][0] == "issued"
-    # the recipient's clerks hear of the arrival
-    assert [k for k, _ in kinds_of(db, p["r_clerk"])] == ["arrived"]
+    # the drafter and the signer hear of the issuance, the recipient's clerks of the arrival; no one else
+    assert who(db, "issued") == {p["officer"].id, p["leader"].id}
+    assert who(db, "arrived") == {p["r_clerk"].id}
+    assert who(db, "approved") == who(db, "signed") == {p["officer"].id}
     # a step sent back notifies the drafter
     other = new_draft(w, recipients=[system(w.receiver)])
     services.submit(p["officer"], other)

@@ -135,7 +135,7 @@ def test_the_procedures_time_limits_reach_the_clerks_when_near_and_when_past(db,
 # --- the status a recipient sends back ------------------------------------------------------------------------
 
 
-def test_a_recipient_inside_the_portal_answers_the_drafter_and_the_issuing_clerk(db, w):
+def test_a_recipient_inside_the_portal_answers_the_drafter_and_the_issuing_clerk(db, w, factory):
     p = w.p
     draft = signed_draft(w, recipients=[system(w.receiver), system(w.second)])
     received, refused = drafts.issue(p["clerk"], draft, None, seal=cheap_seal).delivered
@@ -150,6 +150,14 @@ def test_a_recipient_inside_the_portal_answers_the_drafter_and_the_issuing_clerk
     assert heard[p["officer"].id] == [f"Sở Tài chính Thử: Đã tiếp nhận (03) — {draft.subject}",
                                       f"Sở Xây dựng Thử: Bị trả lại (02): Không đúng thẩm quyền. — {draft.subject}"]
     assert heard[p["clerk"].id] == heard[p["officer"].id]
+
+    # a recall's answer inside the portal also reaches whoever recalled it
+    recaller = act(factory.person(Role.CLERK, organisation=w.org, title="Văn thư"))
+    drafts.recall(recaller, draft, "Sai căn cứ pháp lý.")
+    incoming.confirm_recall(p["r_clerk"], received)
+    heard = told(db, "recipient_status")
+    assert set(heard) == ids(p["officer"], p["clerk"], recaller)
+    assert heard[recaller.id] == ["Nơi nhận trả lời thu hồi: Sở Tài chính Thử: đồng ý thu hồi"]
 
 
 @pytest.fixture
