@@ -29,6 +29,7 @@ from portal.orgs import province
 from portal.orgs.models import Organisation
 from portal.signatures import certificates
 from portal.signatures.models import SignatureImage, SigningCertificate
+from portal.signatures.report import signer as signer_view
 from portal.signing import checks, hsm, pdfsign, pki, timestamps, verification
 from portal.timeutil import format_datetime
 
@@ -230,11 +231,12 @@ def report_json(pdf: bytes) -> tuple[str, str]:
 
 
 def report_lines(stored: str) -> list[dict[str, Any]]:
-    """A stored report as (label, value) lines per signature, for the page."""
+    """A stored report per signature, for the page: its (label, value) lines as stored, the verdict,
+    and ``signer``, the same as people read it (macros/signatures.html)."""
     data = json.loads(stored)
     labels = dict(verification.LABELS)
-    return [{"lines": [(labels[k], sig.get(k, "")) for k in labels], "verdict": sig.get("ket_luan", "")}
-            for sig in data.get("chu_ky", [])]
+    return [{"lines": [(labels[k], sig.get(k, "")) for k in labels], "verdict": sig.get("ket_luan", ""),
+             "signer": signer_view(sig)} for sig in data.get("chu_ky", [])]
 
 
 def init_demo_pki() -> tuple[int, int]:
