@@ -36,3 +36,39 @@ def lists_agree(users: Iterable[User]) -> None:
                     assert mine.get(queue.slug, 0) == feature.count(user, queue), (user.username, name, queue.slug)
     finally:
         db_session.remove()
+
+
+def _may(user: User, source: str, subject_id: int) -> set[str]:
+    """What the feature's transition tables let this person do on the subject now."""
+    from sqlalchemy import select
+
+    from portal.documents.models import IncomingDocument
+    from portal.drafts.models import Draft
+    from portal.drafts.workflow import FLOW
+    from portal.incoming.models import Assignment
+    from portal.incoming.workflow import ASSIGNMENT, DOCUMENT
+    from portal.schedules.models import Week
+    from portal.schedules.workflow import WEEK
+
+    db = db_session()
+    if source == "incoming":
+        doc = db.get(IncomingDocument, subject_id)
+        rows = db.scalars(select(Assignment).where(Assignment.document_id == subject_id)).all()
+        return DOCUMENT.allowed(user, doc) | {a for row in rows for a in ASSIGNMENT.allowed(user, row)}
+    if source == "draft":
+        return FLOW.allowed(user, db.get(Draft, subject_id))
+    return WEEK.allowed(user, db.get(Week, subject_id))
+
+
+def owners_may_act(users: Iterable[User]) -> None:
+    """Every item in a person's inbox is work their feature's table lets them do: one of its queue's steps."""
+    from portal.inbox.registry import all_queues
+
+    queues = all_queues()
+    try:
+        for user in users:
+            for row in inbox.page(db_session(), user, limit=1000):
+                may = _may(user, row.source, row.subject_id)
+                assert may & set(queues[row.queue].actions), (user.username, row.queue, row.subject_id, may)
+    finally:
+        db_session.remove()

@@ -274,8 +274,9 @@ def test_the_same_step_twice_at_once_happens_once(office, action, htmx):
         assert draft.status == FLOW[action].to
     db.commit()
     inbox_check.agrees_with_a_recount()
-    inbox_check.lists_agree(o.user(who) for who in ("officer", "colleague", "head", "checker", "leader", "deputy",
-                                                      "clerk"))
+    everyone = ("officer", "colleague", "head", "checker", "leader", "deputy", "clerk")
+    inbox_check.lists_agree(o.user(who) for who in everyone)
+    inbox_check.owners_may_act(o.user(who) for who in everyone)
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["form", "htmx"])

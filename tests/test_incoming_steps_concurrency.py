@@ -342,6 +342,7 @@ def test_the_same_step_twice_at_once_happens_once(world, step):
         db_session.remove()
         inbox_check.agrees_with_a_recount()
         inbox_check.lists_agree(user(w, role) for role in ("clerk", "leader", "deputy", "head", "officer", "coop"))
+        inbox_check.owners_may_act(user(w, role) for role in ("clerk", "leader", "deputy", "head", "officer", "coop"))
 
 
 def test_paper_intake_twice_with_one_token_makes_one_document(world):

@@ -12,17 +12,19 @@ from sqlalchemy.orm import Session
 from portal.auth.models import Role
 from portal.drafts.common import OPEN
 from portal.drafts.models import CommentInvite, CommentRound, Draft, DraftStatus
+from portal.drafts.workflow import FLOW
 from portal.inbox.registry import ORG, USER, Item, QueueInfo, Source, register
 from portal.timeutil import to_local
 
 D, S = Draft, DraftStatus
 
 QUEUES = {q.key: q for q in (
-    QueueInfo("draft.cho-y-kien", "Cho ý kiến dự thảo"),
-    QueueInfo("draft.cho-duyet", "Duyệt dự thảo"),
-    QueueInfo("draft.cho-the-thuc", "Kiểm tra thể thức", frozenset({Role.FORMAT_CHECKER})),
-    QueueInfo("draft.cho-ky", "Ký văn bản"),
-    QueueInfo("draft.cho-phat-hanh", "Phát hành văn bản", frozenset({Role.CLERK})),
+    QueueInfo("draft.cho-y-kien", "Cho ý kiến dự thảo", actions=("answer",)),
+    QueueInfo("draft.cho-duyet", "Duyệt dự thảo", actions=("approve", "send_back", "forward")),
+    QueueInfo("draft.cho-the-thuc", "Kiểm tra thể thức", frozenset({Role.FORMAT_CHECKER}),
+              actions=("format_ok", "send_back")),
+    QueueInfo("draft.cho-ky", "Ký văn bản", actions=("sign", "sign_external", "send_back")),
+    QueueInfo("draft.cho-phat-hanh", "Phát hành văn bản", frozenset({Role.CLERK}), actions=("issue", "refuse_issue")),
 )}
 
 
@@ -67,5 +69,5 @@ def _round_draft(db: Session, invite: CommentInvite) -> int | None:
 SOURCE = register(Source(
     name="draft", label="Dự thảo", model=D, queues=QUEUES,
     watch={D: lambda db, d: d.id, CommentRound: lambda db, r: r.draft_id, CommentInvite: _round_draft},
-    items=items, candidates=candidates, endpoint="drafts.draft", id_arg="draft_id",
+    items=items, candidates=candidates, endpoint="drafts.draft", id_arg="draft_id", steps=frozenset(FLOW.transitions),
 ))

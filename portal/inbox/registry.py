@@ -27,6 +27,7 @@ class QueueInfo:
     label: str  # what the person must do, as the inbox row says it: "Chờ ký"
     roles: frozenset[Role] | None = None  # for organisation-owned items: who of the organisation reads them
     action: bool = True  # counted on the menu badge as work waiting (False: followed, not waiting)
+    actions: tuple[str, ...] = ()  # the steps of the feature's transition table an owner takes from here
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Source:
     candidates: Callable[[Session], Iterable[int]]
     endpoint: str  # the subject's page: url_for(endpoint, **{id_arg: subject_id})
     id_arg: str
+    steps: frozenset[str] = frozenset()  # every action of the feature's transition tables
 
 
 SOURCES: dict[str, Source] = {}
@@ -71,9 +73,11 @@ SOURCES: dict[str, Source] = {}
 def register(source: Source) -> Source:
     if source.name in SOURCES and SOURCES[source.name] is not source:
         raise ValueError(f"inbox source {source.name!r} is registered twice")
-    for key in source.queues:
+    for key, queue in source.queues.items():
         if not key.startswith(source.name + "."):
             raise ValueError(f"queue {key!r} must start with {source.name!r}.")
+        if not queue.actions or not set(queue.actions) <= source.steps:
+            raise ValueError(f"queue {key!r} must name steps of the feature's transition table: {queue.actions}")
     SOURCES[source.name] = source
     return source
 

@@ -17,6 +17,7 @@ from portal.documents.models import IncomingDocument
 from portal.inbox.registry import ORG, UNIT, USER, Item, QueueInfo, Source, register
 from portal.incoming.models import Assignment, AssignmentRole, AssignmentState, Extension, ExtensionState
 from portal.incoming.visibility import WORK_STATUSES, S
+from portal.incoming.workflow import ASSIGNMENT, DOCUMENT
 from portal.timeutil import to_local
 
 D, A, E = IncomingDocument, Assignment, Extension
@@ -24,14 +25,18 @@ _CLERK = frozenset({Role.CLERK})
 _FRONT = frozenset({Role.CLERK, Role.AGENCY_LEADER})
 
 QUEUES = {q.key: q for q in (
-    QueueInfo("incoming.cho-tiep-nhan", "Tiếp nhận văn bản đến", _FRONT),
-    QueueInfo("incoming.cho-vao-so", "Vào sổ văn bản đến", _CLERK),
-    QueueInfo("incoming.cho-trinh", "Trình văn bản đến", _CLERK),
-    QueueInfo("incoming.cho-phan-phoi", "Cho ý kiến chỉ đạo, phân công"),
-    QueueInfo("incoming.cho-xu-ly", "Xử lý văn bản đến"),
-    QueueInfo("incoming.dang-xu-ly", "Đang xử lý", action=False),
-    QueueInfo("incoming.thu-hoi", "Trả lời đề nghị thu hồi", _CLERK),
-    QueueInfo("incoming.gia-han", "Quyết định gia hạn"),
+    QueueInfo("incoming.cho-tiep-nhan", "Tiếp nhận văn bản đến", _FRONT, actions=("accept", "register", "return")),
+    QueueInfo("incoming.cho-vao-so", "Vào sổ văn bản đến", _CLERK, actions=("register",)),
+    QueueInfo("incoming.cho-trinh", "Trình văn bản đến", _CLERK, actions=("present", "assign_directly", "file_info")),
+    QueueInfo("incoming.cho-phan-phoi", "Cho ý kiến chỉ đạo, phân công",
+              actions=("direct", "forward", "assign_directly", "send_back")),
+    QueueInfo("incoming.cho-xu-ly", "Xử lý văn bản đến", actions=("seen", "progress", "unit_direct", "finish_part",
+                                                                   "finish")),
+    # followed: the owner's part under way, or the unit's in its officers' hands (the head chases it)
+    QueueInfo("incoming.dang-xu-ly", "Đang xử lý", action=False, actions=("progress", "unit_direct", "finish_part",
+                                                                          "finish", "remind")),
+    QueueInfo("incoming.thu-hoi", "Trả lời đề nghị thu hồi", _CLERK, actions=("confirm_recall", "refuse_recall")),
+    QueueInfo("incoming.gia-han", "Quyết định gia hạn", actions=("approve_extension", "refuse_extension")),
 )}
 
 
@@ -110,4 +115,5 @@ SOURCE = register(Source(
     name="incoming", label="Văn bản đến", model=D, queues=QUEUES,
     watch={D: lambda db, doc: doc.id, A: lambda db, row: row.document_id, E: lambda db, row: row.document_id},
     items=items, candidates=candidates, endpoint="incoming.document", id_arg="document_id",
+    steps=frozenset(DOCUMENT.transitions) | frozenset(ASSIGNMENT.transitions),
 ))

@@ -17,14 +17,16 @@ from portal.errors import NotFound
 from portal.inbox.registry import ORG, UNIT, Item, QueueInfo, Source, register
 from portal.schedules.access import can_see_week
 from portal.schedules.models import Calendar, Week, WeekState
+from portal.schedules.workflow import WEEK
 
 S = WeekState
 _LEADER = frozenset({Role.AGENCY_LEADER})
 
 QUEUES = {q.key: q for q in (
-    QueueInfo("schedule.cho-duyet", "Duyệt lịch công tác", _LEADER),
-    QueueInfo("schedule.cho-cong-bo", "Công bố lịch công tác", _LEADER),
-    QueueInfo("schedule.bi-tra-lai", "Sửa lịch công tác bị trả lại", frozenset({Role.SCHEDULE_EDITOR})),
+    QueueInfo("schedule.cho-duyet", "Duyệt lịch công tác", _LEADER, actions=("approve", "return")),
+    QueueInfo("schedule.cho-cong-bo", "Công bố lịch công tác", _LEADER, actions=("publish", "return")),
+    QueueInfo("schedule.bi-tra-lai", "Sửa lịch công tác bị trả lại", frozenset({Role.SCHEDULE_EDITOR}),
+              actions=("edit", "submit")),
 )}
 
 
@@ -69,4 +71,5 @@ SOURCE = register(Source(
     name="schedule", label="Lịch công tác", model=Week, queues=QUEUES,
     watch={Week: lambda db, w: w.id},
     items=items, candidates=candidates, endpoint="schedules.week_item", id_arg="week_id",
+    steps=frozenset(WEEK.transitions),
 ))
