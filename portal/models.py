@@ -20,6 +20,7 @@ from portal.drafts.models import (
     Recipient,
 )
 from portal.exchange.models import ExchangePackage, ExternalAgency
+from portal.inbox.models import WorkCount, WorkItem
 from portal.incoming.models import Assignment, Extension, IncomingEvent, IncomingFile, Reminder
 from portal.jobs.models import Job
 from portal.notifications.models import Notification, NotificationSetting
@@ -75,5 +76,7 @@ __all__ = [
     "StoredFile",
     "User",
     "Week",
+    "WorkCount",
+    "WorkItem",
     "WorkdayOverride",
 ]
