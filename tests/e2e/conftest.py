@@ -6,6 +6,7 @@ Only loopback network: Chromium is Debian's own (/usr/bin/chromium), never a dow
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
@@ -22,6 +23,7 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from tests.ldap_fixtures import environment_for
 from tests.ldap_server import DirectoryServer
+from tests.smtp_server import MailServer
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -58,9 +60,7 @@ def _server_env(tmp: Path) -> dict[str, str]:
 
 
 def _portal_command(env: dict[str, str], *args: str) -> None:
-    result = subprocess.run([str(BIN / "flask"), "--app", "wsgi", "portal", *args], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120, check=False)
-    assert result.returncode == 0, f"`portal {' '.join(args)}` thất bại:\n{result.stdout}\n{result.stderr}"
+    portal_command(env, *args)
 
 
 def _wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
@@ -79,12 +79,39 @@ def _wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory, slapd: DirectoryServer) -> Iterator[str]:
-    """Base URL of a gunicorn serving `wsgi:app` over a migrated, demo-seeded SQLite database,
-    signing directory people in against the suite's real slapd."""
-    tmp = tmp_path_factory.mktemp("e2e")
-    env = _server_env(tmp)
+def mail_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailServer]:
+    """The portal's SMTP server (aiosmtpd on loopback, STARTTLS and AUTH): what the outbox sent is read back."""
+    server = MailServer(tmp_path_factory.mktemp("smtp"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_env(tmp_path_factory: pytest.TempPathFactory, slapd: DirectoryServer,
+             mail_server: MailServer) -> dict[str, str]:
+    """The server's environment, for `portal …` commands run beside it (the job consumer's work)."""
+    env = _server_env(tmp_path_factory.mktemp("e2e"))
     env.update(environment_for(slapd))
+    env.update({f"PORTAL_{key}": value if isinstance(value, str) else json.dumps(value)
+                for key, value in mail_server.settings().items()})
+    return env
+
+
+def portal_command(env: dict[str, str], *args: str) -> str:
+    """`flask portal …` against the live server's database; its output."""
+    result = subprocess.run([str(BIN / "flask"), "--app", "wsgi", "portal", *args], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, f"`portal {' '.join(args)}` thất bại:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.fixture(scope="session")
+def live_server(live_env: dict[str, str]) -> Iterator[str]:
+    """Base URL of a gunicorn serving `wsgi:app` over a migrated, demo-seeded SQLite database,
+    signing directory people in against the suite's real slapd, sending mail to the suite's SMTP server."""
+    env = live_env
+    tmp = Path(env["PORTAL_STORAGE_DIR"]).parent
     _portal_command(env, "db-upgrade")
     _portal_command(env, "seed-demo")
     _portal_command(env, "pki", "init-demo")

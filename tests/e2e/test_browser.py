@@ -158,7 +158,7 @@ def test_clerk_signs_in_and_pages_change_through_hx_boost(browser: Browser, live
         # The clerk signs in and lands on the dashboard.
         sign_in(page, *CLERK)
         expect(page).to_have_url(f"{live_server}/")
-        expect(heading(page)).to_contain_text("Xin chào")
+        expect(heading(page)).to_contain_text("Việc của tôi")
         expect(page.locator("main")).to_contain_text(CLERK_ORG)
         expect(page.locator("header.topbar")).to_contain_text(CLERK_ORG)
         expect(page.locator("main").get_by_role("listitem")).to_contain_text(["Văn thư"])
@@ -174,7 +174,7 @@ def test_clerk_signs_in_and_pages_change_through_hx_boost(browser: Browser, live
 
         # Following a menu link swaps the body in place.
         htmx_swap(page, watch, lambda: main_nav(page).get_by_role("link", name="Trang chủ").click(), is_boosted)
-        expect(heading(page)).to_contain_text("Xin chào")
+        expect(heading(page)).to_contain_text("Việc của tôi")
 
         # Signing out is a boosted form post answered by HX-Redirect: a real page load, to the login page.
         page.get_by_role("button", name="Đăng xuất", exact=True).click()
@@ -184,7 +184,7 @@ def test_clerk_signs_in_and_pages_change_through_hx_boost(browser: Browser, live
         # The provincial admin has more to move between.
         sign_in(page, *ADMIN)
         expect(page).to_have_url(f"{live_server}/")
-        expect(heading(page)).to_contain_text("Xin chào")
+        expect(heading(page)).to_contain_text("Việc của tôi")
         expect(main_nav(page).get_by_role("link", name="Quản trị")).to_be_visible()
         expect(main_nav(page).get_by_role("link", name=re.compile("^Văn bản đến"))).to_have_count(0)
 

@@ -27,7 +27,7 @@ def person(browser: Browser, base: str, who: tuple[str, str]) -> Page:
     page = context.new_page()
     page.goto(f"{base}/auth/login")
     sign_in(page, *who)
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Xin chào")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Việc của tôi")
     return page
 
 
