@@ -217,3 +217,16 @@ def test_the_filter_by_kind_and_a_bad_one(db, client, login, people):
     bad = client.get("/?loai=xoa-het")
     assert bad.status_code == 422
     assert "Loại việc" in bad.get_data(as_text=True)
+
+
+def test_a_change_left_unflushed_until_the_commit_is_counted(db, people):
+    """A view may set an attribute and let the request's commit flush it: the commit's own flush comes after
+    ``before_commit``, so the inbox flushes first."""
+    org, _unit, p = people
+    doc = arrive(org)
+    db.commit()
+    assert inbox.counts(db, p["clerk"]).queues["incoming.cho-tiep-nhan"] == 1
+    doc.status = doc.status.__class__.RETURNED  # unflushed
+    db.commit()
+    assert db.scalar(select(func.count()).select_from(WorkItem).where(WorkItem.subject_id == doc.id)) == 0
+    assert verify(db).agreed

@@ -72,8 +72,7 @@ def settle(db: Session) -> int:
     """Bring the touched subjects' items and counts up to date in this transaction; the number of items changed."""
     changed = 0
     for _ in range(10):
-        if db.info.get(TOUCHED):
-            db.flush()
+        db.flush()  # changes not flushed yet name their subjects now, not in the commit's own flush after this
         touched = db.info.pop(TOUCHED, None)
         if not touched:
             return changed
