@@ -228,9 +228,12 @@
     if (state && !state.popup.contains(event.target) && event.target !== state.toggle) { close(false); }
   });
 
-  ["htmx:beforeSwap", "htmx:beforeHistorySave"].forEach(function (name) {
-    document.addEventListener(name, function () { close(false); });
+  // a swap that took the field away (a boosted page, a re-rendered form) takes its grid too; one that
+  // only answered the filter the pick itself sent leaves a grid opened since then alone
+  document.addEventListener("htmx:afterSettle", function () {
+    if (state && !state.input.isConnected) { close(false); }
   });
+  document.addEventListener("htmx:beforeHistorySave", function () { close(false); });
   window.addEventListener("resize", function () { if (state) { place(); } });
 
   // --- chips: the remove button of a type-ahead's choice ---------------------------------------------

@@ -4,7 +4,8 @@ published week and downloads its PDF. Each person works in their own browser con
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -31,21 +32,29 @@ def person(browser: Browser, base: str, who: tuple[str, str]) -> Page:
     return page
 
 
-def add_entry(page: Page, day_label: str, start: str, end: str, content: str, location: str) -> None:
-    """"+ Thêm lịch" appends the form as a row under the day; saving swaps the row in its place."""
-    page.get_by_role("link", name=f"+ Thêm lịch {day_label}").click()
+def add_entry(page: Page, day: date, start: str, end: str, content: str, location: str,
+              participant: str, typed: str) -> None:
+    """"+ Thêm lịch" appends the form as a row under the day; "Thành phần" is typed and chosen as a chip;
+    saving shows the entry under its day at once, without reloading the page."""
+    page.get_by_role("link", name=f"+ Thêm lịch {day_heading(day)}").click()
     form = page.locator("form.entry-form")
     expect(form).to_have_count(1)
     form.get_by_label("Từ giờ").fill(start)
     form.get_by_label("Đến giờ").fill(end)
     form.get_by_label("Nội dung").fill(content)
     form.get_by_label("Trần Văn Đức").check()
+    form.get_by_label("Tìm phòng, ban hoặc người trong cơ quan để thêm").fill(typed)
+    form.locator(".lookup-results").get_by_role("button", name=re.compile(f"{participant}$")).click()
+    expect(form.locator(".chip", has_text=participant)).to_be_visible()
     form.get_by_label("Địa điểm").fill(location)
-    form.get_by_role("button", name="Thêm").click()
+    form.get_by_role("button", name="Thêm", exact=True).click()
     expect(page.locator("form.entry-form")).to_have_count(0)
-    row = page.locator("tr.entry", has_text=content)
+    session = "sang" if start < "12:00" else "chieu"  # in the day's own list, in its session, in time order
+    row = page.locator(f"#rows-{day.isoformat()}-{session} tr.entry", has_text=content)
+    expect(page.locator(f"#new-{day.isoformat()} tr")).to_have_count(0)
     expect(row).to_contain_text(f"{start} – {end}")
     expect(row).to_contain_text("Trần Văn Đức")
+    expect(row).to_contain_text(participant)
 
 
 def test_a_week_from_draft_to_published_and_printed(browser: Browser, live_server: str) -> None:
@@ -54,11 +63,11 @@ def test_a_week_from_draft_to_published_and_printed(browser: Browser, live_serve
 
     # 1. the schedule editor drafts two entries inline and submits the week
     editor = person(browser, live_server, EDITOR)
-    editor.get_by_role("link", name="Lịch công tác").click()
+    editor.get_by_role("navigation", name="Điều hướng chính").get_by_role("link", name="Lịch công tác").click()
     expect(editor.get_by_role("heading", level=1)).to_have_text("Lịch công tác tuần")
     editor.goto(url)
-    add_entry(editor, day_heading(monday), "08:00", "09:30", FIRST, "Phòng họp tầng 2")
-    add_entry(editor, day_heading(monday + timedelta(days=1)), "14:00", "16:00", SECOND, "Sở Nội vụ")
+    add_entry(editor, monday, "08:00", "09:30", FIRST, "Phòng họp tầng 2", "Phạm Thu Hương", "thu huong")
+    add_entry(editor, monday + timedelta(days=1), "14:00", "16:00", SECOND, "Sở Nội vụ", "Bùi Đức Thắng", "duc thang")
     editor.reload()  # what was saved, in order, from the server
     expect(editor.locator(f"#day-{monday.isoformat()}")).to_contain_text(FIRST)
     expect(editor.locator(f"#day-{(monday + timedelta(days=1)).isoformat()}")).to_contain_text(SECOND)
