@@ -111,22 +111,32 @@ REGISTRY: dict[str, Workflow[Any]] = {}
 
 # --- the page's one main button (issue 18.3) ---------------------------------------------------------
 
-def preference(order: Sequence[str], actions: Collection[str]) -> tuple[str, ...]:
-    """A feature's order of preference among its steps, checked when the module loads: it must name
-    every step a page can offer exactly once, so a step added to a table without a rank fails at
-    start-up instead of never being the main button."""
-    missing, unknown = set(actions) - set(order), set(order) - set(actions)
+@dataclass(frozen=True)
+class Preference:
+    """A feature's order of preference among the steps its pages offer: of the steps the person may
+    take now, the first is the page's main button and the rest its menu. ``ask_first``: steps that
+    cannot be undone, whose form opens only when asked for even as the main button."""
+
+    order: tuple[str, ...]
+    ask_first: frozenset[str] = frozenset()
+
+    def ranked(self, allowed: Iterable[str]) -> list[str]:
+        offered = set(allowed)
+        return [action for action in self.order if action in offered]
+
+    def primary(self, allowed: Iterable[str]) -> str | None:
+        return next(iter(self.ranked(allowed)), None)
+
+
+def preference(order: Sequence[str], actions: Collection[str], ask_first: Iterable[str] = ()) -> Preference:
+    """Checked when the feature's module loads: ``order`` must name every step a page can offer
+    exactly once, so a step added to a table without a rank fails at start-up instead of never
+    being the main button."""
+    missing, unknown = set(actions) - set(order), (set(order) | set(ask_first)) - set(actions)
     if missing or unknown or len(set(order)) != len(order):
         raise ValueError(f"order of preference: missing {sorted(missing)}, unknown {sorted(unknown)}, "
                          f"or a step named twice in {list(order)}")
-    return tuple(order)
-
-
-def primary(allowed: Iterable[str], order: Sequence[str]) -> str | None:
-    """The one step a page offers as its main button: the first of ``order`` (``preference``) that
-    is among the steps the person may take now; None when they may take none."""
-    offered = set(allowed)
-    return next((action for action in order if action in offered), None)
+    return Preference(tuple(order), frozenset(ask_first))
 
 
 def lock(db: Session, model: type[T], ident: int) -> T | None:

@@ -63,14 +63,18 @@ def _subsets(actions: list[str]):
 
 
 def test_the_order_of_preference_names_every_step_of_its_table_once():
-    assert set(incoming_flow.PREFERENCE) == set(incoming_flow.DOCUMENT.transitions) | set(incoming_flow.MY_PART_STEPS)
-    assert set(draft_flow.PREFERENCE) == set(draft_flow.FLOW.transitions)
+    incoming_steps = set(incoming_flow.DOCUMENT.transitions) | set(incoming_flow.MY_PART_STEPS)
+    assert set(incoming_flow.PREFERENCE.order) == incoming_steps
+    assert set(draft_flow.PREFERENCE.order) == set(draft_flow.FLOW.transitions)
     with pytest.raises(ValueError, match="missing \\['close'\\]"):
         workflow.preference(("accept", "note"), {"accept", "note", "close"})
     with pytest.raises(ValueError, match="unknown \\['sign'\\]"):
         workflow.preference(("accept", "sign"), {"accept"})
     with pytest.raises(ValueError, match="named twice"):
         workflow.preference(("accept", "accept"), {"accept"})
+    with pytest.raises(ValueError, match="unknown \\['recall'\\]"):
+        workflow.preference(("accept",), {"accept"}, ask_first={"recall"})
+    assert workflow.preference(("b", "a"), {"a", "b"}, ask_first={"a"}).ranked({"a", "b", "c"}) == ["b", "a"]
 
 
 def _incoming_open_from(state: IncomingStatus) -> list[str]:
@@ -80,22 +84,26 @@ def _incoming_open_from(state: IncomingStatus) -> list[str]:
     return steps + (list(incoming_flow.MY_PART_STEPS) if state in WORK_STATUSES else [])
 
 
-@pytest.mark.parametrize(("name", "states", "open_from", "choose"), [
-    ("incoming", list(IncomingStatus), _incoming_open_from, incoming_flow.primary_action),
+@pytest.mark.parametrize(("name", "states", "open_from", "flow"), [
+    ("incoming", list(IncomingStatus), _incoming_open_from, incoming_flow),
     ("drafts", list(DraftStatus), lambda s: [a for a, t in draft_flow.FLOW.transitions.items() if s in t.frm],
-     draft_flow.primary_action),
+     draft_flow),
 ])
-def test_every_set_of_steps_a_state_offers_gets_exactly_one_main_step_among_them(name, states, open_from, choose):
+def test_every_set_of_steps_a_state_offers_gets_exactly_one_main_step_among_them(name, states, open_from, flow):
     """Whoever the person is, what they may do at a state is a subset of the steps open from it: for
-    every state and every such subset, the choice is one step, and one of those offered."""
+    every state and every such subset, the choice is one step, and one of those offered; the menu
+    holds all the others, each once."""
     tried = 0
     for state in states:
         for offered in _subsets(open_from(state)):
-            chosen = choose(offered)
+            chosen = flow.primary_action(offered)
             assert isinstance(chosen, str), (name, state, offered)
             assert chosen in offered, (name, state, offered, chosen)
+            order = flow.ranked_actions(offered)
+            assert order[0] == chosen
+            assert sorted(order) == sorted(offered), (name, state, offered, order)
             tried += 1
-        assert choose(()) is None
+    assert flow.primary_action(()) is None
     assert tried > 100, name
 
 
@@ -208,12 +216,12 @@ def _step_of(details) -> str:
     return details.get("id").removeprefix("action-")
 
 
-def _assert_panel(tree, main: str, menu: set[str], *, opened: str | None) -> None:
+def _assert_panel(tree, main: str, menu: list[str], *, opened: str | None) -> None:
     primary, others = _panel(tree)
     assert [_step_of(d) for d in primary] == [main]
     assert primary[0].get("data-primary") == main
     assert primary[0].xpath(f'.//form[@id="step-{main}"]'), "the main step's form is inside its button"
-    assert {_step_of(d) for d in others} == menu
+    assert [_step_of(d) for d in others] == menu, "the menu in the order of preference"
     for d in others:
         assert d.xpath(f'.//form[@id="step-{_step_of(d)}"]')
     assert tree.xpath('//div[@class="action-more"]/h3/text()') == (["Thao tác khác"] if menu else [])
@@ -230,11 +238,11 @@ def _url(doc, tail: str = "") -> str:
 def test_incoming_page_one_main_step_open_the_others_in_the_menu(db, factory, inc, as_person):
     org, _unit, p = inc
     doc = arrived(factory, db, org, code_number=str(next(_numbers)))
-    _assert_panel(_tree(as_person(p["clerk"]).get(_url(doc))), "accept", {"register", "return"}, opened="accept")
+    _assert_panel(_tree(as_person(p["clerk"]).get(_url(doc))), "accept", ["register", "return"], opened="accept")
     presented = _registered(db, p)
     incoming.present(p["clerk"], presented, p["leader"].id)
     db.commit()
-    _assert_panel(_tree(as_person(p["leader"]).get(_url(presented))), "direct", {"forward", "file_info", "send_back"},
+    _assert_panel(_tree(as_person(p["leader"]).get(_url(presented))), "direct", ["forward", "file_info", "send_back"],
                   opened="direct")
     # no step for the clerk now: no panel at all
     assert _panel(_tree(as_person(p["clerk"]).get(_url(presented)))) == ([], [])
@@ -246,7 +254,7 @@ def test_a_step_that_cannot_be_undone_opens_only_when_asked(db, inc, as_person):
     incoming.request_recall(doc, "Gửi nhầm", "Sở Gửi Thử")
     db.commit()
     tree = _tree(as_person(p["clerk"]).get(_url(doc)))
-    _assert_panel(tree, "confirm_recall", {"present", "assign_directly", "refuse_recall"}, opened=None)
+    _assert_panel(tree, "confirm_recall", ["present", "assign_directly", "refuse_recall"], opened=None)
     assert tree.xpath('//details[@data-primary]/summary/text()') == ["Xác nhận thu hồi"]
 
 
@@ -260,7 +268,7 @@ def test_a_refused_form_opens_again_with_what_was_typed_and_the_focus_on_its_err
     resp = leader.post(_url(doc, "chuyen-lanh-dao"), data={"forward-note": typed})  # no leader chosen
     assert resp.status_code == 422
     tree = _tree(resp)
-    _assert_panel(tree, "direct", {"forward", "file_info", "send_back"}, opened="forward")
+    _assert_panel(tree, "direct", ["forward", "file_info", "send_back"], opened="forward")
     form = tree.xpath('//form[@id="step-forward"]')[0]
     assert form.xpath('.//textarea[@name="forward-note"]')[0].text.strip() == typed
     summary = form.xpath('.//div[@class="error-summary"]')
@@ -279,7 +287,7 @@ def test_a_refused_form_opens_again_with_what_was_typed_and_the_focus_on_its_err
     assert fragment.xpath('.//div[@class="error-summary"][@autofocus]')
     # a fresh page: the main step open again, no errors, no focus taken
     tree = _tree(leader.get(_url(doc)))
-    _assert_panel(tree, "direct", {"forward", "file_info", "send_back"}, opened="direct")
+    _assert_panel(tree, "direct", ["forward", "file_info", "send_back"], opened="direct")
     assert not tree.xpath("//*[@autofocus]")
 
 
@@ -288,12 +296,12 @@ def _draft_url(draft, tail: str = "") -> str:
 
 
 @pytest.mark.parametrize(("status", "who", "main", "menu", "opened"), [
-    (D.DRAFT, "officer", "submit", {"version", "details", "ask", "cancel"}, "submit"),
-    (D.UNIT_REVIEW, "head", "approve", {"send_back"}, "approve"),
-    (D.FORMAT_CHECK, "checker", "format_ok", {"send_back"}, "format_ok"),
-    (D.SIGNING, "leader", "sign", {"sign_external", "forward", "send_back"}, "sign"),
-    (D.SIGNED, "clerk", "issue", {"refuse_issue"}, "issue"),
-    (D.ISSUED, "clerk", "recall", set(), None),  # cannot be undone: the button opens it
+    (D.DRAFT, "officer", "submit", ["version", "details", "ask", "cancel"], "submit"),
+    (D.UNIT_REVIEW, "head", "approve", ["send_back"], "approve"),
+    (D.FORMAT_CHECK, "checker", "format_ok", ["send_back"], "format_ok"),
+    (D.SIGNING, "leader", "sign", ["sign_external", "forward", "send_back"], "sign"),
+    (D.SIGNED, "clerk", "issue", ["refuse_issue"], "issue"),
+    (D.ISSUED, "clerk", "recall", [], None),  # cannot be undone: the button opens it
 ])
 def test_draft_page_one_main_step_the_others_in_the_menu(db, drf, as_person, status, who, main, menu, opened):
     p = drf[3]
@@ -308,7 +316,7 @@ def test_draft_refused_form_opens_again_with_its_errors(db, drf, as_person):
     resp = as_person(p["leader"]).post(_draft_url(draft, "chuyen-lanh-dao"), data={"forward-note": typed})
     assert resp.status_code == 422
     tree = _tree(resp)
-    _assert_panel(tree, "sign", {"sign_external", "forward", "send_back"}, opened="forward")
+    _assert_panel(tree, "sign", ["sign_external", "forward", "send_back"], opened="forward")
     form = tree.xpath('//form[@id="step-forward"]')[0]
     assert form.xpath('.//textarea[@name="forward-note"]')[0].text.strip() == typed
     assert form.xpath('.//div[@class="error-summary"][@autofocus]/ul/li/a/@href') == ["#forward-leader_id"]

@@ -43,7 +43,7 @@ from portal.drafts.forms import (
     recipient_rows,
 )
 from portal.drafts.models import CommentInvite, Draft, DraftStatus
-from portal.drafts.workflow import ASK_FIRST, primary_action
+from portal.drafts.workflow import PREFERENCE, ranked_actions
 from portal.errors import NotFound, ValidationFailed
 from portal.incoming import services as incoming
 from portal.orgs.models import Organisation
@@ -146,7 +146,7 @@ def _page(draft: Draft, status: int = 200, *, step: str | None = None, form: Fla
         fragment = f"drafts/{STEPS[step].template}"
     return render(
         "drafts/draft.html", fragment, status, draft=draft, forms=forms, steps=STEPS, step=step,
-        primary=primary_action(forms), ask_first=ASK_FIRST,
+        ranked=ranked_actions(forms), ask_first=PREFERENCE.ask_first,
         holder=_holder_text(draft), drafter=session.get(User, draft.drafter_id),
         signer=session.get(User, draft.signer_id) if draft.signer_id else None,
         reply_to=_visible_incoming(draft.reply_to_id), versions=versions,

@@ -28,7 +28,7 @@ state. Then a repeated request is told what happened instead of being refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +41,7 @@ from portal.drafts import permissions as perm
 from portal.drafts.models import Draft, DraftEvent, DraftStatus
 from portal.errors import NotAllowed
 from portal.timeutil import to_local
-from portal.workflow import AlreadyDone, Transition, Workflow, preference, primary, relock, step
+from portal.workflow import AlreadyDone, Transition, Workflow, preference, relock, step
 
 S = DraftStatus
 ALL = frozenset(S)
@@ -205,14 +205,10 @@ def allowed(user: User, draft: Draft) -> set[str]:
 
 # The page's main button: the first of these the person may take (issue 18.3); the others go in
 # "Thao tác khác". Each holder's forward step (trình, duyệt, đạt thể thức, ký, phát hành), then an
-# answer asked of them, then the drafter's edits, the side roads, and what cannot be undone last.
+# answer asked of them, then the drafter's edits, the side roads, and what cannot be undone last
+# (recall and cancel open only when asked, even as the main button).
 PREFERENCE = preference((
     "submit", "approve", "format_ok", "sign", "issue", "answer", "close_round", "version", "details", "ask",
-    "sign_external", "forward", "send_back", "refuse_issue", "recall", "cancel"), FLOW.transitions)
-
-# steps that cannot be undone: even as the main button, their form opens only when asked for
-ASK_FIRST = frozenset({"recall", "cancel"})
-
-
-def primary_action(actions: Iterable[str]) -> str | None:
-    return primary(actions, PREFERENCE)
+    "sign_external", "forward", "send_back", "refuse_issue", "recall", "cancel"), FLOW.transitions,
+    ask_first={"recall", "cancel"})
+primary_action, ranked_actions = PREFERENCE.primary, PREFERENCE.ranked

@@ -42,7 +42,7 @@ from portal.incoming.forms import (
 )
 from portal.incoming.models import Assignment, FileRole, ReminderKind
 from portal.incoming.pickers import PICKER_STEPS
-from portal.incoming.workflow import ASK_FIRST, DOCUMENT, MY_PARTS, OnRow, Repeated, at, primary_action
+from portal.incoming.workflow import DOCUMENT, MY_PARTS, PREFERENCE, OnRow, Repeated, at, ranked_actions
 from portal.orgs.models import Organisation
 from portal.params import parse_id
 from portal.signatures import service as signatures
@@ -144,7 +144,7 @@ def _page(doc: IncomingDocument, status: int = 200, *, step: str | None = None, 
                **extra}  # type: ignore[attr-defined]
     files = services.files_of(doc)
     return render("incoming/document.html", fragment, status, doc=doc, forms=forms, steps=STEPS, step=step,
-                  primary=primary_action(forms), ask_first=ASK_FIRST,
+                  ranked=ranked_actions(forms), ask_first=PREFERENCE.ask_first,
                   preview=_preview(doc, files),
                   pickers=PICKER_STEPS, files=files, history=services.history(doc),
                   signature_reports=[(f, _report(f.signature_report)) for f in files if f.signature_report],

@@ -50,7 +50,7 @@ tables: receive (the sender's side), digitise (a creation form, one-time token),
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -84,7 +84,7 @@ from portal.incoming.visibility import (
     is_clerk,
 )
 from portal.timeutil import to_local
-from portal.workflow import AlreadyDone, Transition, Workflow, preference, primary, step
+from portal.workflow import AlreadyDone, Transition, Workflow, preference, step
 
 
 class WrongStep(NotAllowed):
@@ -441,18 +441,12 @@ def offered(user: User, doc: IncomingDocument) -> set[str]:
 # The page's main button: the first of these the person may take (issue 18.3); the others go in
 # "Thao tác khác". A recall asked by the sender comes before anything else; then the document's
 # path (tiếp nhận, vào sổ, trình, chỉ đạo, giao trong đơn vị, hoàn thành) before the person's own
-# part, and the side roads (chuyển thẳng, lưu, trả lại) last.
+# part, and the side roads (chuyển thẳng, lưu, trả lại) last. Confirming a recall opens when asked.
 PREFERENCE = preference((
     "confirm_recall", "accept", "register", "present", "direct", "forward", "unit_direct", "finish",
     "progress", "finish_part", "seen", "reopen", "assign_directly", "file_info", "send_back", "return",
-    "refuse_recall"), (*DOCUMENT.transitions, *MY_PART_STEPS))
-
-# steps that cannot be undone: even as the main button, their form opens only when asked for
-ASK_FIRST = frozenset({"confirm_recall"})
-
-
-def primary_action(actions: Iterable[str]) -> str | None:
-    return primary(actions, PREFERENCE)
+    "refuse_recall"), (*DOCUMENT.transitions, *MY_PART_STEPS), ask_first={"confirm_recall"})
+primary_action, ranked_actions = PREFERENCE.primary, PREFERENCE.ranked
 
 
 def can_remind(user: User, doc: IncomingDocument, row: Assignment) -> bool:
