@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from portal import timeutil
 from portal.auth.models import Role, UserStatus
 from portal.drafts import services as drafts
 from portal.drafts.models import SendMethod
@@ -104,12 +105,49 @@ def test_the_daily_reminders_tell_due_soon_and_overdue_apart(db, office):
         Spec(AssignmentRole.COOPERATE, unit_id=unit.id, deadline=add_working_days(today, 1))])  # yesterday
     assert incoming.send_due_reminders(day) == 2
 
-    assert daily.notify_reminders(day) == 2
+    # told as the reminders are recorded, in their transaction: no job comes after
     assert set(told(db, "deadline")) == ids(p["officer"])
     assert told(db, "deadline")[p["officer"].id][0].startswith("Sắp đến hạn xử lý văn bản:")
     assert set(told(db, "overdue")) == ids(p["head"])  # the unit's row: its head
     assert told(db, "overdue")[p["head"].id][0].startswith("Quá hạn xử lý văn bản:")
-    assert daily.notify_reminders(day) == 0  # never twice
+    assert incoming.send_due_reminders(day) == 0
+    assert len(told(db, "deadline")[p["officer"].id]) == len(told(db, "overdue")[p["head"].id]) == 1  # never twice
+
+
+def test_reminders_run_by_hand_at_nine_are_told_at_once_and_never_twice(app, db, office, monkeypatch):
+    """The notices follow the reminders themselves: ``portal remind`` at 09:00 (long after the 06:00 job, when no
+    later job would read the day's reminders) tells each person at once, with one e-mail; run again, nothing."""
+    _org, unit, p = office
+    monkeypatch.setattr(timeutil, "now_utc", lambda: dt.datetime(2026, 12, 8, 2, 0, tzinfo=dt.UTC))
+    today = local_today()
+    assert (today, timeutil.to_local(timeutil.now_utc()).hour) == (dt.date(2026, 12, 8), 9)  # Tuesday
+    p["officer"].email = "can.bo@svht.example.gov.vn"
+    doc = incoming.digitise(p["clerk"], metadata(), incoming.Upload("scan.pdf", PDF))
+    incoming.present(p["clerk"], doc, p["leader"].id)
+    incoming.direct(p["leader"], doc, "Đề nghị xử lý đúng hạn.", [
+        Spec(AssignmentRole.LEAD, user_id=p["officer"].id, deadline=add_working_days(today, 1)),
+        Spec(AssignmentRole.COOPERATE, unit_id=unit.id, deadline=today)])
+    db.commit()
+    runner = app.test_cli_runner()
+
+    assert runner.invoke(args=["portal", "remind"]).output.strip() == "Đã gửi 2 nhắc việc."
+
+    heard = told(db, "deadline")
+    assert heard == {p["officer"].id: [f"Sắp đến hạn xử lý văn bản: {doc.subject} (Hạn xử lý 09/12/2026)"],
+                     p["head"].id: [f"Sắp đến hạn xử lý văn bản: {doc.subject} (Hạn xử lý 08/12/2026)"]}
+    assert {n.url for n in db.execute(select(Notification)).scalars() if n.kind == "deadline"} == {
+        events.doc_url(doc)}
+    assert reminder_mails(db, p["officer"]) == [f"[QLVB] {heard[p['officer'].id][0]}"]
+
+    assert runner.invoke(args=["portal", "remind"]).output.strip() == "Không có nhắc việc mới."
+
+    assert told(db, "deadline") == heard
+    assert reminder_mails(db, p["officer"]) == [f"[QLVB] {heard[p['officer'].id][0]}"]
+
+
+def reminder_mails(db, person) -> list[str]:
+    return list(db.execute(select(OutboxMessage.subject).where(
+        OutboxMessage.recipient == person.email, OutboxMessage.subject.like("[QLVB] Sắp đến hạn%"))).scalars())
 
 
 def test_the_procedures_time_limits_reach_the_clerks_when_near_and_when_past(db, w):

@@ -13,7 +13,7 @@ from portal import audit
 from portal.auth.models import User
 from portal.db import session, utcnow
 from portal.documents.models import IncomingDocument, Urgency
-from portal.incoming.models import Assignment, IncomingEvent
+from portal.incoming.models import Assignment, IncomingEvent, Reminder
 from portal.incoming.visibility import S
 from portal.incoming.workflow import ASSIGNMENT, DOCUMENT, MY_PARTS
 from portal.orgs.models import Organisation
@@ -81,6 +81,23 @@ LISTENERS: list[Callable[[IncomingDocument, str, str | None], None]] = []
 def on_event(listener: Callable[[IncomingDocument, str, str | None], None]) -> None:
     if listener not in LISTENERS:
         LISTENERS.append(listener)
+
+
+# Called when a reminder row is recorded, by a person's đôn đốc or by the daily job (``portal remind``), in the
+# same transaction: (reminder, its assignment row, the document). Notifications turn it into the notice there, so
+# the notice exists exactly when the reminder does, whenever the job runs.
+REMINDER_LISTENERS: list[Callable[[Reminder, Assignment, IncomingDocument], None]] = []
+
+
+def on_reminder(listener: Callable[[Reminder, Assignment, IncomingDocument], None]) -> None:
+    if listener not in REMINDER_LISTENERS:
+        REMINDER_LISTENERS.append(listener)
+
+
+def reminded(reminder: Reminder, row: Assignment, doc: IncomingDocument) -> None:
+    """Announce a reminder row just written (flushed: it has its id)."""
+    for listener in REMINDER_LISTENERS:
+        listener(reminder, row, doc)
 
 
 def _event(doc: IncomingDocument, actor: User | None, action: str, *, text: str | None = None,

@@ -141,6 +141,7 @@ def remind(user: User, doc: IncomingDocument, assignment_id: int, kind: Reminder
     session.flush()
     events._event(doc, user, "remind", text=f"{kind.label} {_name(row)}" + (f": {text}" if text else ""),
                   assignment=row)
+    events.reminded(reminder, row, doc)
     return reminder
 
 
@@ -155,21 +156,23 @@ def send_due_reminders(today: date | None = None) -> int:
         return 0
     cutoff = overdue_cutoff(today)
     rows = session.execute(
-        select(Assignment).join(IncomingDocument, IncomingDocument.id == Assignment.document_id)
+        select(Assignment, IncomingDocument).join(IncomingDocument, IncomingDocument.id == Assignment.document_id)
         .where(IncomingDocument.status.in_(WORK_STATUSES), Assignment.deadline.is_not(None),
                Assignment.deadline <= due_soon_cutoff(today, due_soon_days()),
                Assignment.role != AssignmentRole.INFORM, Assignment.state != AssignmentState.DONE)
-    ).scalars().all()
+    ).all()
     sent = 0
-    for row in rows:
+    for row, doc in rows:
         kind = ReminderKind.OVERDUE if row.deadline <= cutoff else ReminderKind.DUE_SOON
         exists_already = session.execute(select(Reminder.id).where(
             Reminder.assignment_id == row.id, Reminder.kind == kind, Reminder.for_date == today)).first()
         if exists_already:
             continue
+        reminder = Reminder(assignment_id=row.id, kind=kind, for_date=today, sent_at=events._now(),
+                            text=f"Hạn xử lý {row.deadline:%d/%m/%Y}")
         with session.begin_nested():
-            session.add(Reminder(assignment_id=row.id, kind=kind, for_date=today, sent_at=events._now(),
-                                 text=f"Hạn xử lý {row.deadline:%d/%m/%Y}"))
+            session.add(reminder)
+        events.reminded(reminder, row, doc)  # its notice, in this transaction
         sent += 1
     if sent:
         audit.record(None, "incoming.reminders_sent", actor_name="hệ thống", details={"count": sent,

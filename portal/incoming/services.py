@@ -62,6 +62,7 @@ from portal.incoming.events import (
     guard,
     note_change,
     on_event,
+    on_reminder,
     set_sort_key,
     sort_key,
 )

@@ -1,46 +1,30 @@
-"""The notifications' periodic work on the job queue: the day's deadline reminders reach their people, the time
-limits of the procedures (registration, issuance) reach the clerks when near and when past, and the daily
-digests go out. Each notice's key names its event, so a second run adds nothing."""
+"""The notifications' periodic work on the job queue: the time limits of the procedures (registration, issuance)
+reach the clerks when near and when past, and the daily digests go out. Each notice's key names its event, so a
+second run adds nothing.
+
+The daily reminders (sắp đến hạn, quá hạn) have no job here: incoming announces each reminder row as it records
+it (``events.on_reminder``) and its notice is written in that transaction, so the notice exists exactly when the
+reminder does, whether ``remind`` runs at 06:00, late or by hand. No catch-up job either: it would have nothing to
+catch, since a reminder is never committed without its notice."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 
 from portal import jobs
 from portal.auth.models import Role
 from portal.db import session
-from portal.documents.models import IncomingDocument
-from portal.incoming.models import Assignment, Reminder, ReminderKind
 from portal.notifications import service
-from portal.notifications.events import doc_url, link, people_of, subject_of
+from portal.notifications.events import link, subject_of
 from portal.notifications.models import Notification
-from portal.timeutil import local_today, now_utc
+from portal.timeutil import now_utc
 from portal.workdays import limits
 
 # the procedures with a time limit (portal/workdays/limits.py) are the clerks' work: vào sổ, phát hành
 LIMIT_WORDS = {"register": "vào sổ", "issue": "cấp số, phát hành"}
 LIMIT_LINKS = {"incoming_documents": ("incoming.document", "document_id"), "drafts": ("drafts.draft", "draft_id")}
-
-
-def notify_reminders(day: date | None = None) -> int:
-    """After the daily reminders: each reminder of the day (sắp đến hạn, quá hạn) reaches its person, or the
-    unit's head, once."""
-    day = day or local_today()
-    sent = 0
-    rows = session.execute(select(Reminder, Assignment, IncomingDocument)
-                           .join(Assignment, Assignment.id == Reminder.assignment_id)
-                           .join(IncomingDocument, IncomingDocument.id == Assignment.document_id)
-                           .where(Reminder.for_date == day)).all()
-    for reminder, row, doc in rows:
-        late = reminder.kind == ReminderKind.OVERDUE
-        word = "Quá hạn" if late else "Sắp đến hạn"
-        sent += service.notify(people_of(doc, row), "overdue" if late else "deadline",
-                               f"{word} xử lý văn bản: {subject_of(doc.subject)} ({reminder.text or ''})",
-                               doc_url(doc), f"reminder.{reminder.id}")
-    session.commit()
-    return sent
 
 
 def notify_limits(now: datetime | None = None) -> int:
@@ -76,6 +60,5 @@ def daily_digest() -> int:
     return sent
 
 
-jobs.periodic("notify-reminders", notify_reminders, hour="6", minute="10")
 jobs.periodic("notify-limits", notify_limits, minute="*/15")
 jobs.periodic("notification-digest", daily_digest, hour="17", minute="30")

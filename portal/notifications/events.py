@@ -1,6 +1,7 @@
-"""Which events notify whom (issue 18 item 2): listeners of drafts' and incoming's history and of auth's locks, in
-the transaction of the step, and exchange's entry point for the statuses recipients outside send back. Each
-notice's key names the event, so a repeat is one notice. The daily jobs (deadlines, digests) are in ``daily``."""
+"""Which events notify whom (issue 18 item 2): listeners of drafts' and incoming's history, of incoming's
+reminders (đôn đốc, and the daily sắp đến hạn / quá hạn) and of auth's locks, in the transaction of the step, and
+exchange's entry point for the statuses recipients outside send back. Each notice's key names the event, so a
+repeat is one notice. The periodic jobs (time limits, digests) are in ``daily``."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from portal.drafts.models import CommentInvite, CommentRound, Draft, DraftStatus
 from portal.exchange.delivery import STATUS_LABELS
 from portal.exchange.tasks import CODES as STATUS_CODES
 from portal.incoming import services as incoming
-from portal.incoming.models import Assignment, AssignmentState, Reminder
+from portal.incoming.models import Assignment, AssignmentState, Extension, IncomingEvent, Reminder, ReminderKind
 from portal.notifications import service
 
 STEP_WORDS = {"submit": "duyệt", "approve": "kiểm tra thể thức", "format_ok": "ký số", "forward": "ký số",
@@ -44,9 +45,9 @@ def doc_url(doc: IncomingDocument) -> str:
     return link("incoming.document", document_id=doc.id)
 
 
-def subject_of(text: str | None) -> str:
+def subject_of(text: str | None, limit: int = 120) -> str:
     text = " ".join((text or "").split())
-    return text if len(text) <= 120 else text[:119] + "…"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 # --- drafts ---------------------------------------------------------------------------------------------------
@@ -174,23 +175,58 @@ def on_incoming_event(doc: IncomingDocument, action: str, text: str | None) -> N
         clerks = service.holders_of_role(doc.organisation_id, Role.CLERK)
         service.notify(clerks, "recall_request", f"Nơi gửi đề nghị thu hồi văn bản: {subject}", doc_url(doc),
                        f"incoming.{stamp}")
-    elif action == "remind":
-        _reminded(doc)
+    elif action in EXTENSION_STEPS:
+        _extension(doc, action)
     if action in SENDER_CODES and doc.source_outgoing_id is not None:
         _inside_status(doc, SENDER_CODES[action])
 
 
-def _reminded(doc: IncomingDocument) -> None:
-    """Đôn đốc by a person (nhắc nhở, phê bình, kiểm điểm): the row's person, or its unit's head, hears it."""
-    found = session.execute(select(Reminder, Assignment).join(Assignment, Assignment.id == Reminder.assignment_id)
-                            .where(Assignment.document_id == doc.id, Reminder.sent_by_id.is_not(None))
-                            .order_by(Reminder.id.desc()).limit(1)).first()
+EXTENSION_STEPS = {"extension_requested": "requested", "extension_approved": "approved",
+                   "extension_refused": "refused"}
+
+
+def _extension(doc: IncomingDocument, action: str) -> None:
+    """Gia hạn: the request reaches whoever set the deadline (the row's ``assigned_by``), who must answer it; the
+    answer reaches whoever asked, with the new deadline or the reason. The request is the newest on the row the
+    history row just written names (the assignment table lets a row have one pending request, and decides only
+    that one); the key names the request and the step, so each is told once."""
+    found = session.execute(
+        select(Extension, Assignment).join(Assignment, Assignment.id == Extension.assignment_id)
+        .where(Extension.assignment_id == select(IncomingEvent.assignment_id)
+               .where(IncomingEvent.document_id == doc.id, IncomingEvent.action == action)
+               .order_by(IncomingEvent.id.desc()).limit(1).scalar_subquery())
+        .order_by(Extension.id.desc()).limit(1)).first()
     if found is None:
         return
-    reminder, row = found
-    service.notify([u for u in people_of(doc, row) if u != reminder.sent_by_id], "reminder",
-                   f"{reminder.kind.label}: {subject_of(doc.subject)}"
-                   + (f" — {subject_of(reminder.text)}" if reminder.text else ""), doc_url(doc),
+    ext, row = found
+    subject, step = subject_of(doc.subject), EXTENSION_STEPS[action]
+    if step == "requested":
+        whom = [row.assigned_by_id] if row.assigned_by_id != ext.requested_by_id else []
+        title = (f"Đề nghị gia hạn xử lý văn bản đến {ext.proposed_deadline:%d/%m/%Y} (hạn hiện tại "
+                 f"{ext.old_deadline:%d/%m/%Y}), chờ ý kiến của bạn: {subject} — {ext.requested_by.full_name}: "
+                 f"{ext.reason}")
+    else:
+        whom = [ext.requested_by_id] if ext.requested_by_id != ext.decided_by_id else []
+        note = f" — {ext.decision_note}" if ext.decision_note else ""
+        title = (f"Đồng ý gia hạn xử lý văn bản, hạn mới {ext.proposed_deadline:%d/%m/%Y}: {subject}{note}"
+                 if step == "approved" else
+                 f"Không đồng ý gia hạn xử lý văn bản, hạn vẫn là {row.deadline:%d/%m/%Y}: {subject}{note}")
+    service.notify(whom, "extension", subject_of(title, 300), doc_url(doc), f"extension.{ext.id}.{step}")
+
+
+def on_reminder(reminder: Reminder, row: Assignment, doc: IncomingDocument) -> None:
+    """A reminder incoming recorded reaches the row's person, or its unit's head, in the same transaction, once
+    (the key is the reminder row's): đôn đốc by a person (nhắc nhở, phê bình, kiểm điểm; never to the one who
+    sent it) as "reminder"; the daily job's sắp đến hạn and quá hạn as "deadline" and "overdue"."""
+    subject = subject_of(doc.subject)
+    if reminder.kind == ReminderKind.OVERDUE:
+        kind, title = "overdue", f"Quá hạn xử lý văn bản: {subject} ({reminder.text or ''})"
+    elif reminder.kind == ReminderKind.DUE_SOON:
+        kind, title = "deadline", f"Sắp đến hạn xử lý văn bản: {subject} ({reminder.text or ''})"
+    else:
+        kind, title = "reminder", f"{reminder.kind.label}: {subject}" + (
+            f" — {subject_of(reminder.text)}" if reminder.text else "")
+    service.notify([u for u in people_of(doc, row) if u != reminder.sent_by_id], kind, title, doc_url(doc),
                    f"reminder.{reminder.id}")
 
 
@@ -207,4 +243,5 @@ def on_account_locked(user: User, at: datetime, text: str, emailed: bool, by_adm
 
 drafts.on_event(on_draft_event)
 incoming.on_event(on_incoming_event)
+incoming.on_reminder(on_reminder)
 auth.on_locked(on_account_locked)

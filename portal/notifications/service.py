@@ -28,6 +28,7 @@ KINDS = {  # every kind, in the order the settings list them
     "reminder": "Nhắc việc, đôn đốc",
     "deadline": "Sắp đến hạn",
     "overdue": "Quá hạn",
+    "extension": "Gia hạn xử lý (đề nghị, ý kiến trả lời)",
     "recall_request": "Yêu cầu thu hồi văn bản",
     "recipient_status": "Nơi nhận trả lời, báo trạng thái",
     "account_locked": "Tài khoản bị khóa",
@@ -37,7 +38,9 @@ KINDS = {  # every kind, in the order the settings list them
 EMAILED_ELSEWHERE = frozenset({"account_locked"})
 CHOOSABLE = {k: v for k, v in KINDS.items() if k not in EMAILED_ELSEWHERE}
 MODES = {"now": "Gửi thư ngay", "digest": "Gộp vào thư tổng hợp hằng ngày", "none": "Không gửi thư"}
-DEFAULT_EMAIL = frozenset({"assigned", "returned", "signed", "recall_request", "deadline", "overdue"})
+# an extension request holds the handler until whoever set the deadline answers, and the answer moves the deadline:
+# both by e-mail unless the person says otherwise
+DEFAULT_EMAIL = frozenset({"assigned", "returned", "signed", "recall_request", "deadline", "overdue", "extension"})
 BELL_CAP = 99
 
 
