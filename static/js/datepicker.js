@@ -56,6 +56,10 @@
     return make(first.getFullYear(), first.getMonth(), Math.min(d.getDate(), last));
   }
 
+  function spoken(d, weekday) { // the visible number is part of the name (WCAG 2.5.3, axe label-content-name-mismatch)
+    return WEEKDAYS[weekday] + ", ngày " + d.getDate() + " tháng " + (d.getMonth() + 1) + " năm " + d.getFullYear();
+  }
+
   function same(a, b) { return !!a && !!b && a.getTime() === b.getTime(); }
 
   // --- the popup --------------------------------------------------------------------------------------
@@ -112,8 +116,7 @@
       var tr = element("tr");
       for (var i = 0; i < 7; i++) {
         var td = element("td");
-        var b = button("datepicker-day", String(day.getDate()),
-                       WEEKDAYS[i] + ", " + format(day) + (same(day, now) ? " (hôm nay)" : ""));
+        var b = button("datepicker-day", String(day.getDate()), spoken(day, i) + (same(day, now) ? " (hôm nay)" : ""));
         b.setAttribute("data-date", format(day));
         b.tabIndex = same(day, state.focus) ? 0 : -1;
         if (day.getMonth() !== month.getMonth()) { b.classList.add("outside"); }
