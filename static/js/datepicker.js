@@ -146,7 +146,7 @@
     close(false);
     var input = toggle.parentNode.querySelector("input[data-datepicker]");
     if (!input) { return; }
-    var label = toggle.getAttribute("aria-label").replace(/^Mở lịch chọn ngày:?\s*/, "");
+    var label = toggle.getAttribute("data-label") || "";
     var parts = build(label);
     var start = parse(input.value) || today();
     state = {popup: parts.popup, title: parts.title, body: parts.body, input: input, toggle: toggle,
