@@ -19,6 +19,7 @@ from portal.incoming.models import Assignment, AssignmentRole, AssignmentState, 
 from portal.incoming.visibility import WORK_STATUSES, S
 from portal.incoming.workflow import ASSIGNMENT, DOCUMENT
 from portal.timeutil import to_local
+from portal.workdays.limits import due_for
 
 D, A, E = IncomingDocument, Assignment, Extension
 _CLERK = frozenset({Role.CLERK})
@@ -50,8 +51,8 @@ def _local_day(moment) -> date | None:  # type: ignore[no-untyped-def]
 
 def items(db: Session, ids: Collection[int]) -> Iterator[Item]:
     docs = db.execute(select(D.id, D.organisation_id, D.status, D.arrival_number, D.presented_to_id,
-                             D.recall_requested_at, D.due_date, D.register_due_at, D.urgency, D.subject,
-                             D.code_number, D.code_notation).where(D.id.in_(ids))).all()
+                             D.recall_requested_at, D.due_date, D.register_due_at, D.arrived_at, D.urgency,
+                             D.subject, D.code_number, D.code_notation).where(D.id.in_(ids))).all()
     if not docs:
         return
     working = [d.id for d in docs if d.status in WORK_STATUSES]
@@ -68,13 +69,16 @@ def items(db: Session, ids: Collection[int]) -> Iterator[Item]:
         common = {"subject_id": doc.id, "urgency": int(doc.urgency or 0), "title": doc.subject,
                   "reference": _reference(doc)}
         org = doc.organisation_id
+        waiting = doc.status == S.ARRIVED or (doc.status == S.REGISTERED and doc.arrival_number is None)
+        # the registration limit as the list shows it: fixed at arrival, computed for rows that predate it
+        register_due = (doc.register_due_at or due_for("register", doc.arrived_at, doc.urgency)) if waiting else None
         if doc.status == S.ARRIVED:
-            yield Item(owner_kind=ORG, owner_id=org, queue="incoming.cho-tiep-nhan", due_at=doc.register_due_at,
-                       due_day=_local_day(doc.register_due_at), **common)
+            yield Item(owner_kind=ORG, owner_id=org, queue="incoming.cho-tiep-nhan", due_at=register_due,
+                       due_day=_local_day(register_due), **common)
         elif doc.status == S.REGISTERED:
             if doc.arrival_number is None:
-                yield Item(owner_kind=ORG, owner_id=org, queue="incoming.cho-vao-so", due_at=doc.register_due_at,
-                           due_day=_local_day(doc.register_due_at), **common)
+                yield Item(owner_kind=ORG, owner_id=org, queue="incoming.cho-vao-so", due_at=register_due,
+                           due_day=_local_day(register_due), **common)
             else:
                 yield Item(owner_kind=ORG, owner_id=org, queue="incoming.cho-trinh", due_day=doc.due_date, **common)
         elif doc.status == S.PRESENTED and doc.presented_to_id is not None:
