@@ -316,3 +316,22 @@ def test_a_hostile_note_is_a_vietnamese_422(db, factory, login, client):
     assert service.find(date(2027, 3, 1)) is None
     assert client.post("/quan-tri/ngay-lam-viec", data={"day": "01/03/2027", "kind": "x" * 10_000,
                                                         "note": "Nghỉ bù"}).status_code == 422
+
+
+def test_counting_a_year_at_a_time_agrees_with_counting_day_by_day(db):
+    """``working_days_between`` counts by years (an inbox of items years late must not walk every day); it must
+    give what walking the days gives, across Tết, a compensating Saturday and a day off IT added."""
+    import random
+
+    from portal.workdays.calendar import is_working_day, working_days_between
+
+    service.add_override(None, date(2027, 2, 13), "lam_bu", "Làm bù")
+    service.add_override(None, date(2027, 2, 12), "nghi", "Nghỉ bù")
+    rng = random.Random(18)  # noqa: S311  (test data)
+    start = date(2025, 11, 1)
+    for _ in range(300):
+        a = start + timedelta(days=rng.randrange(0, 1100))
+        b = a + timedelta(days=rng.randrange(-400, 400))
+        lo, hi = min(a, b), max(a, b)
+        walked = sum(is_working_day(lo + timedelta(days=i)) for i in range(1, (hi - lo).days + 1))
+        assert working_days_between(a, b) == (walked if b >= a else -walked), (a, b)

@@ -149,14 +149,20 @@ def describe(due: datetime, now: datetime | None = None) -> Remaining:
     now = now or now_utc()
     today, due_day = to_local(now).date(), to_local(due).date()
     if now <= due:
+        days = working_days_between(today, due_day)
+        if days >= 2:  # a whole working day lies between: a day or more left, no need to walk the hours
+            return Remaining(f"còn {days} ngày làm việc", "ok", due)
         left = working_time_between(now, due)
         if due_day == today or left < hours_per_day():
             return Remaining(f"còn {_span(left)} làm việc", "soon" if left <= warn_time() else "ok", due)
-        return Remaining(f"còn {working_days_between(today, due_day)} ngày làm việc", "ok", due)
+        return Remaining(f"còn {days} ngày làm việc", "ok", due)
+    days = working_days_between(due_day, today)
+    if days >= 2:  # as above: late by a whole working day or more
+        return Remaining(f"trễ {days} ngày làm việc", "late", due)
     late_by = working_time_between(due, now)
     if due_day == today or late_by < hours_per_day():
         return Remaining(f"trễ {_span(late_by)} làm việc", "late", due)
-    return Remaining(f"trễ {max(1, working_days_between(due_day, today))} ngày làm việc", "late", due)
+    return Remaining(f"trễ {max(1, days)} ngày làm việc", "late", due)
 
 
 def describe_deadline(deadline: date, today: date | None = None) -> Remaining:
