@@ -230,3 +230,34 @@ def test_a_change_left_unflushed_until_the_commit_is_counted(db, people):
     db.commit()
     assert db.scalar(select(func.count()).select_from(WorkItem).where(WorkItem.subject_id == doc.id)) == 0
     assert verify(db).agreed
+
+
+def test_the_overdue_tab_counts_from_the_items_what_the_list_shows(db, people):
+    """"Quá hạn" is time, not a queue: the incoming list counts it from the items' owner index, and the list's own
+    predicate must agree, for the front desk (each document's earliest limit) and for each handler (their parts)."""
+    from portal.incoming import queries as incoming
+
+    org, unit, p = people
+    today = local_today()
+    own_deadline = presented(org, p, due_date=today + timedelta(days=5))
+    services.direct(p["leader"], own_deadline, "Giao phòng.", [Spec(AssignmentRole.LEAD, unit_id=unit.id)])
+    part_late = presented(org, p)
+    services.direct(p["leader"], part_late, "Giao phòng.", [Spec(AssignmentRole.LEAD, unit_id=unit.id,
+                                                                 deadline=today + timedelta(days=3))])
+    services.direct_within_unit(p["head"], part_late, "", [Spec(AssignmentRole.LEAD, user_id=p["officer"].id,
+                                                                deadline=today + timedelta(days=2))])
+    on_time = presented(org, p)
+    services.direct(p["leader"], on_time, "Giao phòng.", [Spec(AssignmentRole.LEAD, unit_id=unit.id,
+                                                               deadline=today + timedelta(days=30))])
+    # time passes (bulk updates the ORM does not see: touched by hand)
+    from portal.documents.models import IncomingDocument
+    db.execute(update(IncomingDocument).where(IncomingDocument.id == own_deadline.id)
+               .values(due_date=today - timedelta(days=9)))
+    officers_part = (Assignment.document_id == part_late.id, Assignment.assignee_user_id.is_not(None))
+    db.execute(update(Assignment).where(*officers_part).values(deadline=today - timedelta(days=9)))
+    touch(db, "incoming", [own_deadline.id, part_late.id])
+    late = incoming.QUEUES["qua-han"]
+    expected = {"clerk": 2, "leader": 2, "head": 0, "officer": 1}
+    for who, n in expected.items():
+        assert incoming.overdue_count(p[who]) == incoming.count(p[who], late) == n, who
+    assert verify(db).agreed

@@ -28,6 +28,7 @@ class QueueInfo:
     roles: frozenset[Role] | None = None  # for organisation-owned items: who of the organisation reads them
     action: bool = True  # counted on the menu badge as work waiting (False: followed, not waiting)
     actions: tuple[str, ...] = ()  # the steps of the feature's transition table an owner takes from here
+    listed: bool = True  # shown in the inbox (False: kept only for a figure, e.g. a list's "Quá hạn")
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def register(source: Source) -> Source:
     for key, queue in source.queues.items():
         if not key.startswith(source.name + "."):
             raise ValueError(f"queue {key!r} must start with {source.name!r}.")
-        if not queue.actions or not set(queue.actions) <= source.steps:
+        if (queue.listed and not queue.actions) or not set(queue.actions) <= source.steps:
             raise ValueError(f"queue {key!r} must name steps of the feature's transition table: {queue.actions}")
     SOURCES[source.name] = source
     return source

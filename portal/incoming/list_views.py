@@ -51,7 +51,7 @@ def index():
     page = queries.page(current_user, queue, queries.Filters() if filters.errors else filters, cursor)
     counts = dict(incoming_counts())
     if "qua-han" in queries.QUEUES and queries.QUEUES["qua-han"].available(current_user):
-        counts["qua-han"] = queries.count(current_user, queries.QUEUES["qua-han"])  # time: counted here
+        counts["qua-han"] = queries.overdue_count(current_user)  # time, not a queue: from the items' index
     types = incoming_services.document_types()
     return render("incoming/index.html", "incoming/_rows.html", status=status, queue=queue, queues=available,
                   filters=filters, rows=page, counts=counts, types=types, statuses=STATUS_CHOICES,

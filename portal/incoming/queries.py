@@ -269,3 +269,13 @@ def action_counts(user: User) -> dict[str, int]:
         return {}
     return {q.slug: count(user, q) for q in queues_for(user) if q.action}
 
+
+
+def overdue_count(user: User) -> int:
+    """The "Quá hạn" tab's figure from the inbox's items (one read of their owner index; the predicate above
+    scans the organisation's documents at 1,000,000 of them, bench/inbox.py). The same documents as
+    ``_overdue``: the front desk follows each document's earliest limit, everyone else their own parts'."""
+    from portal.inbox import queries as inbox
+
+    queues = ("incoming.theo-doi",) if is_front_desk(user) else ("incoming.cho-xu-ly", "incoming.dang-xu-ly")
+    return inbox.subjects_due_by(session(), user, queues, overdue_cutoff(local_today()))

@@ -16,7 +16,7 @@ from portal.auth.models import Role
 from portal.documents.models import IncomingDocument
 from portal.inbox.registry import ORG, UNIT, USER, Item, QueueInfo, Source, register
 from portal.incoming.models import Assignment, AssignmentRole, AssignmentState, Extension, ExtensionState
-from portal.incoming.visibility import WORK_STATUSES, S
+from portal.incoming.visibility import OPEN_STATUSES, WORK_STATUSES, S
 from portal.incoming.workflow import ASSIGNMENT, DOCUMENT
 from portal.timeutil import to_local
 from portal.workdays.limits import due_for
@@ -38,6 +38,9 @@ QUEUES = {q.key: q for q in (
                                                                           "finish", "remind")),
     QueueInfo("incoming.thu-hoi", "Trả lời đề nghị thu hồi", _CLERK, actions=("confirm_recall", "refuse_recall")),
     QueueInfo("incoming.gia-han", "Quyết định gia hạn", actions=("approve_extension", "refuse_extension")),
+    # the front desk's "Quá hạn": each document being handled with its earliest limit (its own deadline while
+    # open, each open part's); not listed in anyone's inbox
+    QueueInfo("incoming.theo-doi", "Theo dõi hạn xử lý", _FRONT, action=False, listed=False),
 )}
 
 
@@ -102,6 +105,11 @@ def items(db: Session, ids: Collection[int]) -> Iterator[Item]:
                 queue = "incoming.dang-xu-ly"
             yield Item(owner_kind=kind, owner_id=owner, queue=queue, due_day=None if inform else part.deadline,
                        **common)
+        limits = [doc.due_date] if doc.status in OPEN_STATUSES else []
+        limits += [p.deadline for p in parts.get(doc.id, ()) if p.role != AssignmentRole.INFORM]
+        earliest = min((d for d in limits if d is not None), default=None)
+        if earliest is not None:
+            yield Item(owner_kind=ORG, owner_id=org, queue="incoming.theo-doi", due_day=earliest, **common)
         for request in asked.get(doc.id, ()):
             yield Item(owner_kind=USER, owner_id=request.assigned_by_id, queue="incoming.gia-han", **common)
 
