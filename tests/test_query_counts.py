@@ -15,10 +15,9 @@ from portal.incoming import services
 from portal.incoming.models import AssignmentRole
 from tests.incoming_fixtures import PDF, metadata
 
-# measured: a list page 13 (session 3, the page query, document types, 5 + 4 menu counts — the
-# counts are cached in production but not in tests), the dashboard 14, the document page 18; every page
-# also counts the bell's unread notices (one indexed statement, issue 18) and the document page the
-# extension requests and the viewer's file (issue 18)
+# the menu badges and the lists' tabs are one grouped read of the inbox's counters (issue 18; never cached);
+# every page also counts the bell's unread notices (one indexed statement), the document page the extension
+# requests and the viewer's file; bench/inbox.py measured 10 statements for the home page and both lists
 LIST_LIMIT = 16
 PAGE_LIMIT = 23
 
