@@ -36,9 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import throwaway
 from flask import Flask
 from markupsafe import escape
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import selectinload
+from statements import Statements
 
 from portal import benchseed, create_app, migrate
 from portal.auth.models import Position, PositionRole, Role, User
@@ -58,39 +59,6 @@ SETTINGS = {"TESTING": True, "SECRET_KEY": "bench-secret", "AUDIT_KEY": "bench",
 AIM_MS = 30.0
 PAGES = [("/", "Việc của tôi + tổng quan", None), ("/?loai=incoming", "Việc của tôi: văn bản đến", "incoming"),
          ("/van-ban-den/", "danh sách văn bản đến", None), ("/du-thao/", "danh sách dự thảo", None)]
-
-
-# --- counting statements ----------------------------------------------------------------------------------------
-
-class Statements:
-    """Statements per request, the time spent in them (database + driver) and, per statement text, its
-    slowest run with its parameters (for --explain)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.reset()
-        self.slowest: dict[str, tuple[float, str, Any]] = {}
-        self.by_text: dict[str, list[float]] = defaultdict(list)  # of one page, all its requests
-        event.listen(engine, "before_cursor_execute", self._before)
-        event.listen(engine, "after_cursor_execute", self._after)
-
-    def reset(self) -> None:
-        self.count, self.seconds = 0, 0.0
-
-    def _before(self, conn: Any, *_args: Any) -> None:
-        conn.info["bench_started"] = time.perf_counter()
-
-    def _after(self, conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
-        took = time.perf_counter() - conn.info.pop("bench_started", time.perf_counter())
-        self.count += 1
-        self.seconds += took
-        self.by_text[statement].append(took)
-        if took > self.slowest.get(statement, (0.0,))[0]:
-            self.slowest[statement] = (took, statement, parameters)
-
-    def close(self) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._before)
-        event.remove(self.engine, "after_cursor_execute", self._after)
 
 
 def _ms(seconds: float) -> float:

@@ -37,6 +37,7 @@ from markupsafe import escape
 from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import selectinload
+from statements import Statements
 
 from portal import benchseed, create_app, migrate
 from portal.auth.models import Position, User
@@ -123,34 +124,11 @@ def _stats(samples: list[float]) -> tuple[float, float]:
     return round(statistics.median(ordered) * 1000, 2), round(p95 * 1000, 2)
 
 
-class StatementCounter:
-    """Statements per request and the time spent in them (database + driver)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.count = 0
-        self.seconds = 0.0
-        event.listen(engine, "before_cursor_execute", self._before)
-        event.listen(engine, "after_cursor_execute", self._after)
-
-    def reset(self) -> None:
-        self.count, self.seconds = 0, 0.0
-
-    def _before(self, conn: Any, *_args: Any) -> None:
-        conn.info["bench_started"] = time.perf_counter()
-
-    def _after(self, conn: Any, *_args: Any) -> None:
-        self.count += 1
-        self.seconds += time.perf_counter() - conn.info.pop("bench_started", time.perf_counter())
-
-    def close(self) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._before)
-        event.remove(self.engine, "after_cursor_execute", self._after)
 
 
 def measure(app: Flask, requests: int) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
     engine: Engine = app.extensions["engine"]
-    counter = StatementCounter(engine)
+    counter = Statements(engine)
     http = any(rule.rule == "/van-ban-den/" and "GET" in (rule.methods or ()) for rule in app.url_map.iter_rules())
     with app.app_context():
         user = _signed_in_clerk()
