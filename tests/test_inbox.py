@@ -261,3 +261,23 @@ def test_the_overdue_tab_counts_from_the_items_what_the_list_shows(db, people):
     for who, n in expected.items():
         assert incoming.overdue_count(p[who]) == incoming.count(p[who], late) == n, who
     assert verify(db).agreed
+
+
+def test_the_link_to_a_week_leads_to_its_calendar_and_only_for_those_who_may_see_it(app, db, client, login, factory,
+                                                                                    people):
+    org, _unit, p = people
+    editor = act(factory.person(Role.SCHEDULE_EDITOR, organisation=org, title="Chuyên viên"))
+    cal = schedules.calendar_for(org)
+    monday = local_today() - timedelta(days=local_today().weekday()) + timedelta(weeks=2)
+    schedules.add_entry(editor, cal, monday, EntryData(day=monday, all_day=True, content="Họp giao ban"))
+    week = schedules.submit(editor, cal, monday)
+    login(p["leader"])
+    html = client.get("/").get_data(as_text=True)
+    assert f'href="/lich-cong-tac/tuan/{week.id}"' in html
+    answer = client.get(f"/lich-cong-tac/tuan/{week.id}")
+    assert answer.status_code == 302
+    assert f"lich={cal.id}" in answer.headers["Location"]
+    assert f"tuan={monday.isoformat()}" in answer.headers["Location"]
+    other = login(p["outsider"], c=app.test_client())  # a clerk of another organisation
+    refused = other.get(f"/lich-cong-tac/tuan/{week.id}")
+    assert refused.status_code == 404, refused.headers.get("Location")
