@@ -125,3 +125,38 @@ def fixture_seal_png() -> bytes:
         d.ellipse((30, 30, 270, 270), outline=(210, 20, 20, 255), width=4)
         d.ellipse((120, 120, 180, 180), outline=(210, 20, 20, 255), width=6)
     return _png(draw, (300, 300))
+
+
+# --- a signed PDF received by an organisation that trusts the development root --------------------------------------
+
+@pytest.fixture(name="receiving")
+def fixture_receiving(app, db, factory, login, dev_pki: DevPki, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """An organisation that trusts the dev root, and its clerk signed in: (organisation, client)."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from portal.auth.models import Role
+
+    root = tmp_path / "root.pem"
+    root.write_bytes(dev_pki.root.public_bytes(Encoding.PEM))
+    monkeypatch.setitem(app.config, "SIGNING_TRUST_ROOTS", str(root))
+    org = factory.organisation(name="Sở Nhận Thử", short_name="SNT")
+    clerk = factory.person(Role.CLERK, organisation=org, title="Văn thư", full_name="Trần Thị Văn Thư")
+    clerk.current_position = clerk.positions[0]
+    db.commit()
+    return org, login(clerk, c=app.test_client())
+
+
+def receive_pdf(factory, db, org, pdf: bytes):  # type: ignore[no-untyped-def]
+    """The PDF arrives at ``org`` as an incoming document (committed) from another organisation."""
+    from datetime import timedelta
+
+    from portal.incoming import services
+    from portal.timeutil import local_today
+
+    meta = services.Metadata(type_name="Quyết định", code_number="125", code_notation="QĐ-UBND",
+                             issued_date=local_today() - timedelta(days=1), organ_name=ORG,
+                             subject="Quyết định phê duyệt kế hoạch chuyển đổi số năm 2026")
+    doc = services.receive(org, meta, [services.Upload("quyet-dinh.pdf", pdf, services.FileRole.MAIN)],
+                           sender=factory.organisation(name="Ủy ban nhân dân tỉnh Thử"))
+    db.commit()
+    return doc

@@ -5,7 +5,6 @@ added, and the verdict is not "Hợp lệ". Real signatures from the dev PKI, re
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from io import BytesIO
 
 import pytest
@@ -21,7 +20,6 @@ from reportlab.pdfgen.canvas import Canvas
 
 from portal.signing import pdfsign, pki
 from portal.signing.verification import ADDED, ADDED_LABEL, INVALID, VALID, verify
-from portal.timeutil import local_today
 from tests.signing_fixtures import (  # noqa: F401  (fixtures)
     CHAIRMAN,
     ORG,
@@ -29,8 +27,10 @@ from tests.signing_fixtures import (  # noqa: F401  (fixtures)
     DevPki,
     fixture_dev_pki,
     fixture_draft_pdf,
+    fixture_receiving,
     fixture_seal_png,
     fixture_signature_png,
+    receive_pdf,
 )
 
 HEADING = "Có dữ liệu được thêm sau khi ký"
@@ -219,38 +219,9 @@ def test_second_signature_is_not_an_addition(signed: dict, dev_pki: DevPki) -> N
 
 # --- the incoming document page ------------------------------------------------------------------------
 
-def _received(factory, db, org, pdf: bytes):
-    from portal.incoming import services
-
-    meta = services.Metadata(type_name="Quyết định", code_number="125", code_notation="QĐ-UBND",
-                             issued_date=local_today() - timedelta(days=1), organ_name=ORG,
-                             subject="Quyết định phê duyệt kế hoạch chuyển đổi số năm 2026")
-    doc = services.receive(org, meta, [services.Upload("quyet-dinh.pdf", pdf, services.FileRole.MAIN)],
-                           sender=factory.organisation(name="Ủy ban nhân dân tỉnh Thử"))
-    db.commit()
-    return doc
-
-
-@pytest.fixture
-def receiving(app, db, factory, login, dev_pki: DevPki, tmp_path, monkeypatch):
-    """An organisation that trusts the dev root, and its clerk signed in."""
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    from portal.auth.models import Role
-
-    root = tmp_path / "root.pem"
-    root.write_bytes(dev_pki.root.public_bytes(Encoding.PEM))
-    monkeypatch.setitem(app.config, "SIGNING_TRUST_ROOTS", str(root))
-    org = factory.organisation(name="Sở Nhận Thử", short_name="SNT")
-    clerk = factory.person(Role.CLERK, organisation=org, title="Văn thư", full_name="Trần Thị Văn Thư")
-    clerk.current_position = clerk.positions[0]
-    db.commit()
-    return org, login(clerk, c=app.test_client())
-
-
 def test_received_document_with_hidden_revision_shows_the_warning(signed: dict, db, factory, receiving) -> None:
     org, client = receiving
-    doc = _received(factory, db, org, _append(signed["issued"], _unreferenced))
+    doc = receive_pdf(factory, db, org, _append(signed["issued"], _unreferenced))
     assert doc.signature_verdict == ADDED
     stored = json.loads(_main_file(db, doc).signature_report)
     assert stored["ket_luan"] == ADDED
@@ -271,7 +242,7 @@ def test_received_document_with_hidden_revision_shows_the_warning(signed: dict, 
 
 def test_received_clean_document_has_no_warning(signed: dict, db, factory, receiving) -> None:
     org, client = receiving
-    doc = _received(factory, db, org, signed["issued"])
+    doc = receive_pdf(factory, db, org, signed["issued"])
     assert doc.signature_verdict == VALID
     body = client.get(f"/van-ban-den/{doc.id}").get_data(as_text=True)
     assert 'id="hidden-revisions"' not in body

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from io import BytesIO
 from zoneinfo import ZoneInfo
 
@@ -17,12 +17,9 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
-from portal.auth.models import Role
 from portal.signatures.report import country_name, local_moments, signer
 from portal.signing import pdfsign
 from portal.signing.verification import ADDED, VALID
-from portal.timeutil import local_today
-from tests.incoming_fixtures import act
 from tests.signing_fixtures import (  # noqa: F401  (fixtures)
     CHAIRMAN,
     ORG,
@@ -30,8 +27,10 @@ from tests.signing_fixtures import (  # noqa: F401  (fixtures)
     DevPki,
     fixture_dev_pki,
     fixture_draft_pdf,
+    fixture_receiving,
     fixture_seal_png,
     fixture_signature_png,
+    receive_pdf,
 )
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -49,29 +48,6 @@ def issued(dev_pki: DevPki, draft_pdf: bytes, signature_png: bytes, seal_png: by
                          seal_png=seal_png, signer_box=box, org_name=ORG)
 
 
-@pytest.fixture
-def clerk(app, db, factory, login, dev_pki: DevPki, tmp_path, monkeypatch):
-    root = tmp_path / "root.pem"
-    root.write_bytes(dev_pki.root.public_bytes(Encoding.PEM))
-    monkeypatch.setitem(app.config, "SIGNING_TRUST_ROOTS", str(root))
-    org = factory.organisation(name="Sở Nhận Báo Cáo", short_name="SNBC")
-    person = act(factory.person(Role.CLERK, organisation=org, title="Văn thư"))
-    db.commit()
-    return org, login(person, c=app.test_client())
-
-
-def _received(factory, db, org, pdf: bytes):
-    from portal.incoming import services
-
-    meta = services.Metadata(type_name="Quyết định", code_number="125", code_notation="QĐ-UBND",
-                             issued_date=local_today() - timedelta(days=1), organ_name=ORG,
-                             subject="Quyết định phê duyệt kế hoạch chuyển đổi số năm 2026")
-    doc = services.receive(org, meta, [services.Upload("quyet-dinh.pdf", pdf, services.FileRole.MAIN)],
-                           sender=factory.organisation(name="Ủy ban nhân dân tỉnh Thử"))
-    db.commit()
-    return doc
-
-
 def _section(html: str) -> str:
     start = html.index('<section id="signatures"')
     return html[start:html.index("</section>", start)]
@@ -86,9 +62,9 @@ def _stored(db, doc) -> dict:
     return json.loads(main.signature_report)
 
 
-def test_the_page_reads_for_people_with_the_technical_part_folded(issued, dev_pki, db, factory, clerk):
-    org, client = clerk
-    doc = _received(factory, db, org, issued)
+def test_the_page_reads_for_people_with_the_technical_part_folded(issued, dev_pki, db, factory, receiving):
+    org, client = receiving
+    doc = receive_pdf(factory, db, org, issued)
     assert doc.signature_verdict == VALID
     section = _section(client.get(f"/van-ban-den/{doc.id}").get_data(as_text=True))
     cards = re.findall(r'<li class="sig-card sig-ok">(.*?)</li>\s*(?=<li class="sig-card|</ol>)', section, re.S)
@@ -118,13 +94,13 @@ def test_the_page_reads_for_people_with_the_technical_part_folded(issued, dev_pk
     assert section.count('class="verdict verdict-ok"') == 1  # the file's verdict, once
 
 
-def test_data_added_after_signing_is_the_verdict_with_its_reason(issued, db, factory, clerk):
-    org, client = clerk
+def test_data_added_after_signing_is_the_verdict_with_its_reason(issued, db, factory, receiving):
+    org, client = receiving
     writer = IncrementalPdfFileWriter(BytesIO(issued))
     writer.add_object(generic.StreamObject(stream_data=b"q 1 0 0 rg 0 0 600 800 re f Q"))
     out = BytesIO()
     writer.write(out)
-    doc = _received(factory, db, org, out.getvalue())
+    doc = receive_pdf(factory, db, org, out.getvalue())
     assert doc.signature_verdict == ADDED
     section = _section(client.get(f"/van-ban-den/{doc.id}").get_data(as_text=True))
     cards = re.findall(r'<li class="sig-card sig-warn">(.*?)</li>\s*(?=<li class="sig-card|</ol>)', section, re.S)
