@@ -38,7 +38,6 @@ from flask import Flask
 from markupsafe import escape
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import selectinload
 from statements import Statements
 
 from portal import benchseed, create_app, migrate
@@ -89,17 +88,6 @@ def _unit_head() -> tuple[str, int]:
     return ranked[0][1], ranked[0][0]
 
 
-def _loaded(username: str) -> User:
-    """The person as the session loader builds them, detached so it outlives each request's session."""
-    user = session.execute(select(User).where(User.username == username).options(
-        selectinload(User.positions).selectinload(Position.roles),
-        selectinload(User.positions).selectinload(Position.organisation),
-        selectinload(User.positions).selectinload(Position.unit))).scalar_one()
-    user.current_position = user.positions[0]
-    session.remove()
-    return user
-
-
 # --- measuring ---------------------------------------------------------------------------------------------------
 
 def _check(url: str, status: int, body: str, expected: list[inbox.Row] | None) -> None:
@@ -113,7 +101,7 @@ def _check(url: str, status: int, body: str, expected: list[inbox.Row] | None) -
 
 def pages(app: Flask, counter: Statements, username: str, requests: int, warmups: int) -> list[dict[str, Any]]:
     with app.app_context():
-        user = _loaded(username)
+        user = throwaway.loaded_user(username)
         expected = {url: inbox.page(session(), user, source) for url, _label, source in PAGES if "van-ban" not in url
                     and "du-thao" not in url}
         session.remove()
@@ -148,7 +136,7 @@ def pages(app: Flask, counter: Statements, username: str, requests: int, warmups
 def pieces(app: Flask, counter: Statements, username: str, requests: int, warmups: int) -> list[dict[str, Any]]:
     """The inbox's reads alone, each in a fresh session as a request gets one."""
     with app.app_context():
-        user = _loaded(username)
+        user = throwaway.loaded_user(username)
     year = local_year()
     calls: list[tuple[str, Callable[[], Any]]] = [
         ("inbox.queries.counts", lambda: inbox.counts(session(), user)),
@@ -218,14 +206,6 @@ def _n(value: int) -> str:
     return f"{value:,}".replace(",", ".")
 
 
-def _database(args: argparse.Namespace, tmp: str) -> tuple[str, Callable[[], None]]:
-    if args.url:
-        return args.url, lambda: None
-    folder = tempfile.mkdtemp(prefix="portal_bench_") if args.keep and args.database == "sqlite" else tmp
-    url, drop = throwaway.database(args.database, folder)
-    return url, (lambda: None) if args.keep else drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=1_000_000)
@@ -242,7 +222,7 @@ def main() -> None:
     load_before = os.getloadavg()
     filled: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        url, drop = _database(args, tmp)
+        url, drop = throwaway.database(args.database, tmp, args.keep)
         try:
             migrate.upgrade(url)
             app = create_app({**SETTINGS, "DATABASE_URL": url, "STORAGE_DIR": tmp})

@@ -3,7 +3,7 @@
     .venv/bin/python bench/incoming_list.py [--documents 200000] [--organisations 200]
         [--database postgresql|sqlite] [--requests 200] [--keep] [--url URL] [--custom-plans]
 
-Fills a throwaway database (SQLite file, or a PostgreSQL database created and dropped on
+Fills a throwaway database (bench/throwaway.py: SQLite file, or a PostgreSQL database created and dropped on
 127.0.0.1:5432 / PORTAL_TEST_POSTGRES_URL) with a province, its organisations and their people and
 a skewed spread of incoming documents over five years (bulk Core inserts on SQLite; COPY with the
 secondary indexes dropped and rebuilt on PostgreSQL), then signs in as the clerk of the biggest
@@ -17,14 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -32,45 +29,23 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import throwaway
 from flask import Flask
 from markupsafe import escape
-from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import selectinload
 from statements import Statements
 
 from portal import benchseed, create_app, migrate
-from portal.auth.models import Position, User
 from portal.db import session
 from portal.documents.models import IncomingDocument
 from portal.incoming import queries
 from portal.orgs.models import Organisation
 
-POSTGRES = os.environ.get("PORTAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 CLERK, PASSWORD = benchseed.CLERK, benchseed.PASSWORD
 
 SETTINGS = {"TESTING": True, "SECRET_KEY": "bench-secret", "AUDIT_KEY": "bench", "WTF_CSRF_ENABLED": False,
             "ARGON2_MEMORY_KIB": 1024, "ARGON2_TIME_COST": 1, "ARGON2_PARALLELISM": 1, "RATELIMIT_ENABLED": False}
-
-
-# --- the throwaway database ------------------------------------------------------------------------
-
-def database(kind: str, tmp: str, keep: bool) -> tuple[str, Callable[[], None]]:
-    if kind == "sqlite":
-        folder = tempfile.mkdtemp(prefix="portal_bench_") if keep else tmp
-        return f"sqlite:///{folder}/bench.db", lambda: None
-    name = f"portal_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        if not keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(POSTGRES).set(database=name).render_as_string(hide_password=False), drop
 
 
 # --- filling -----------------------------------------------------------------------------------------
@@ -107,17 +82,6 @@ def _filters(params: dict[str, str]) -> queries.Filters:
                            urgent=params.get("khan") == "1")
 
 
-def _signed_in_clerk() -> User:
-    """The clerk as the session loader builds them, detached so it outlives each request's session."""
-    user = session.execute(select(User).where(User.username == CLERK).options(
-        selectinload(User.positions).selectinload(Position.roles),
-        selectinload(User.positions).selectinload(Position.organisation),
-        selectinload(User.positions).selectinload(Position.unit))).scalar_one()
-    user.current_position = user.positions[0]
-    session.remove()
-    return user
-
-
 def _stats(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -131,7 +95,7 @@ def measure(app: Flask, requests: int) -> tuple[str, list[dict[str, Any]], dict[
     counter = Statements(engine)
     http = any(rule.rule == "/van-ban-den/" and "GET" in (rule.methods or ()) for rule in app.url_map.iter_rules())
     with app.app_context():
-        user = _signed_in_clerk()
+        user = throwaway.loaded_user(CLERK)
         org_docs = session.execute(select(func.count()).select_from(IncomingDocument).where(
             IncomingDocument.organisation_id == user.organisation.id)).scalar_one()
         # what each URL must show: its first row, computed by the same queries the page uses
@@ -232,7 +196,7 @@ def main() -> None:
     if args.url:
         args.database = make_url(args.url).get_backend_name()
     with tempfile.TemporaryDirectory() as tmp:
-        url, drop = (args.url, lambda: None) if args.url else database(args.database, tmp, args.keep)
+        url, drop = (args.url, lambda: None) if args.url else throwaway.database(args.database, tmp, args.keep)
         try:
             migrate.upgrade(url)
             app = create_app({**SETTINGS, "DATABASE_URL": url, "STORAGE_DIR": tmp})
