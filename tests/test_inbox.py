@@ -61,6 +61,15 @@ def people(factory, office):
     return org, unit, p
 
 
+def submitted_week(factory, org, weeks_ahead):
+    """A week of the organisation's calendar with one entry, submitted by its schedule editor."""
+    editor = act(factory.person(Role.SCHEDULE_EDITOR, organisation=org, title="Chuyên viên"))
+    cal = schedules.calendar_for(org)
+    monday = local_today() - timedelta(days=local_today().weekday()) + timedelta(weeks=weeks_ahead)
+    schedules.add_entry(editor, cal, monday, EntryData(day=monday, all_day=True, content="Họp giao ban"))
+    return editor, cal, schedules.submit(editor, cal, monday)
+
+
 def queues_of(db, user):
     return {(r.source, r.subject_id, r.queue) for r in inbox.page(db, user)}
 
@@ -136,11 +145,7 @@ def test_late_first_then_due_soon_then_urgent(db, people):
 
 def test_a_submitted_week_waits_for_its_approver(db, factory, people):
     org, _unit, p = people
-    editor = act(factory.person(Role.SCHEDULE_EDITOR, organisation=org, title="Chuyên viên"))
-    cal = schedules.calendar_for(org)
-    monday = local_today() - timedelta(days=local_today().weekday()) + timedelta(weeks=1)
-    schedules.add_entry(editor, cal, monday, EntryData(day=monday, all_day=True, content="Họp giao ban"))
-    week = schedules.submit(editor, cal, monday)
+    editor, _cal, week = submitted_week(factory, org, weeks_ahead=1)
     assert ("schedule", week.id, "schedule.cho-duyet") in queues_of(db, p["leader"])
     assert queues_of(db, p["clerk"]) == {r for r in queues_of(db, p["clerk"]) if r[0] != "schedule"}
     schedules.return_week(p["leader"], week, "Bổ sung địa điểm.")
@@ -266,11 +271,8 @@ def test_the_overdue_tab_counts_from_the_items_what_the_list_shows(db, people):
 def test_the_link_to_a_week_leads_to_its_calendar_and_only_for_those_who_may_see_it(app, db, client, login, factory,
                                                                                     people):
     org, _unit, p = people
-    editor = act(factory.person(Role.SCHEDULE_EDITOR, organisation=org, title="Chuyên viên"))
-    cal = schedules.calendar_for(org)
-    monday = local_today() - timedelta(days=local_today().weekday()) + timedelta(weeks=2)
-    schedules.add_entry(editor, cal, monday, EntryData(day=monday, all_day=True, content="Họp giao ban"))
-    week = schedules.submit(editor, cal, monday)
+    _editor, cal, week = submitted_week(factory, org, weeks_ahead=2)
+    monday = week.monday
     login(p["leader"])
     html = client.get("/").get_data(as_text=True)
     assert f'href="/lich-cong-tac/tuan/{week.id}"' in html
