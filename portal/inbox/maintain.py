@@ -22,7 +22,7 @@ from datetime import date
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import bindparam, delete, event, func, select, update
+from sqlalchemy import bindparam, delete, event, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -245,12 +245,15 @@ def check(db: Session, *, fix: bool) -> Report:
                                    for _r, i in diff.updated]
                 if fix:
                     _apply(db, source, diff)
-    unknown = db.execute(delete(W).where(W.c.source.not_in(list(SOURCES))) if fix else
-                         select(func.count()).select_from(W).where(W.c.source.not_in(list(SOURCES))))
-    if not fix:
-        report.items += int(unknown.scalar_one())
-    if fix and db.get_bind().dialect.name == "postgresql":
-        db.execute(sql_lock_counts())
+    undeclared = W.c.source.not_in(list(SOURCES))  # items of a feature no longer there
+    if fix:
+        db.execute(delete(W).where(undeclared))
+        if db.get_bind().dialect.name == "postgresql":
+            # no step may move items or counters while they are compared (to the end of this transaction;
+            # SQLite writes one at a time anyway)
+            db.execute(text("LOCK TABLE work_items, work_counts IN SHARE ROW EXCLUSIVE MODE"))
+    else:
+        report.items += int(db.execute(select(func.count()).select_from(W).where(undeclared)).scalar_one())
     truth, stored = _true_counts(db), _stored_counts(db)
     deltas: Counter[CountKey] = Counter()
     for key in set(truth) | set(stored):
@@ -262,14 +265,6 @@ def check(db: Session, *, fix: bool) -> Report:
         move_counts(db, deltas)
         db.execute(delete(C).where(C.c.n == 0))
     return report
-
-
-def sql_lock_counts() -> Any:
-    """While the counters are compared with the items, no step may move either (PostgreSQL; SQLite writes one
-    at a time anyway). Held only to the end of the rebuild's transaction."""
-    from sqlalchemy import text
-
-    return text("LOCK TABLE work_items, work_counts IN SHARE ROW EXCLUSIVE MODE")
 
 
 def verify(db: Session) -> Report:
