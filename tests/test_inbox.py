@@ -4,6 +4,7 @@ feature's declared queues, its counts maintained in the step's own transaction, 
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import timedelta
 
 import pytest
@@ -283,3 +284,31 @@ def test_the_link_to_a_week_leads_to_its_calendar_and_only_for_those_who_may_see
     other = login(p["outsider"], c=app.test_client())  # a clerk of another organisation
     refused = other.get(f"/lich-cong-tac/tuan/{week.id}")
     assert refused.status_code == 404, refused.headers.get("Location")
+
+
+def test_the_inbox_pages_through_every_item_once(db, client, login, people, monkeypatch):
+    """Past the page size the rest is behind "Trang sau": every item on exactly one page, in the inbox's order,
+    the pages counted from the counters; a page past the last shows the last; a bad number is a 422."""
+    org, _unit, p = people
+    monkeypatch.setattr(inbox, "PAGE_SIZE", 2)
+    for i in range(5):
+        presented(org, p, subject=f"Văn bản phân trang {i}")
+    login(p["leader"])
+    expected = [r.subject_id for r in inbox.page(db, p["leader"])]
+    assert len(expected) == 5
+    seen = []
+    for number in (1, 2, 3):
+        html = client.get(f"/?trang={number}").get_data(as_text=True)
+        assert f"Trang {number}/3" in html
+        assert ("rel=\"next\"" in html) == (number < 3)
+        assert ("rel=\"prev\"" in html) == (number > 1)
+        seen += [int(i) for i in re.findall(r'href="/van-ban-den/(\d+)"', html)]
+    assert seen == expected
+    assert "Trang 3/3" in client.get("/?trang=40").get_data(as_text=True)
+    fragment = client.get("/?trang=2", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<h1" not in fragment
+    assert "Trang 2/3" in fragment
+    for bad in ("0", "-1", "x", "9" * 30):
+        answer = client.get(f"/?trang={bad}")
+        assert answer.status_code == 422, bad
+        assert "Trang" in answer.get_data(as_text=True)

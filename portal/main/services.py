@@ -86,11 +86,32 @@ class InboxRow:
     remaining: Remaining | None
 
 
-def inbox_rows(user: User, source: str | None) -> list[InboxRow]:
+@dataclass(frozen=True)
+class Pages:
+    number: int  # from 1
+    count: int  # at least 1
+
+    @property
+    def previous(self) -> int | None:
+        return self.number - 1 if self.number > 1 else None
+
+    @property
+    def next(self) -> int | None:
+        return self.number + 1 if self.number < self.count else None
+
+
+def pages(counted: Counts, source: str | None, number: int) -> Pages:
+    """Which page of the person's items (the counters give their number; past the last one shows the last)."""
+    count = max(1, -(-counted.listed(source) // inbox.PAGE_SIZE))
+    return Pages(min(number, count), count)
+
+
+def inbox_rows(user: User, source: str | None, page_no: int = 1) -> list[InboxRow]:
     """The person's items with how far each limit is ("còn 2 giờ làm việc", "trễ 1 ngày làm việc")."""
     now, today = now_utc(), local_today()
     rows = []
-    for row in inbox.page(session(), user, source, today=today):
+    size = inbox.PAGE_SIZE
+    for row in inbox.page(session(), user, source, limit=size, today=today, offset=(page_no - 1) * size):
         if row.due_at is not None:
             remaining: Remaining | None = describe(row.due_at, now)
         elif row.due_day is not None:
