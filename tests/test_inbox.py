@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from portal.auth.models import Role
-from portal.documents.models import DocumentType, Urgency
+from portal.documents.models import DocumentType, IncomingDocument, Urgency
 from portal.drafts import services as drafts
 from portal.drafts.models import DraftStatus
 from portal.inbox import queries as inbox
@@ -22,7 +22,7 @@ from portal.incoming import services
 from portal.incoming.models import Assignment, AssignmentRole
 from portal.schedules import services as schedules
 from portal.schedules.entries import EntryData
-from portal.timeutil import local_today
+from portal.timeutil import local_today, now_utc
 from tests.incoming_fixtures import PDF, act, metadata
 
 Spec = services.AssigneeSpec
@@ -312,3 +312,25 @@ def test_the_inbox_pages_through_every_item_once(db, client, login, people, monk
         answer = client.get(f"/?trang={bad}")
         assert answer.status_code == 422, bad
         assert "Trang" in answer.get_data(as_text=True)
+
+
+def test_a_limit_with_a_time_is_late_once_the_time_has_passed(db, client, login, people):
+    """Registration is due the same working day, at a time: once that time has passed today the item is late in
+    the home page's figures and first in the list, though its day's counter still reads "due soon"."""
+    org, _unit, p = people
+    now = now_utc()
+    passed, ahead = arrive(org, subject="Công văn quá giờ vào sổ"), arrive(org, subject="Công văn còn giờ vào sổ")
+    db.execute(update(IncomingDocument).where(IncomingDocument.id == passed.id)
+               .values(register_due_at=now - timedelta(minutes=1)))
+    db.execute(update(IncomingDocument).where(IncomingDocument.id == ahead.id)
+               .values(register_due_at=now + timedelta(days=1)))
+    touch(db, "incoming", [passed.id, ahead.id])
+    db.commit()
+    rows = inbox.page(db, p["clerk"], "incoming")
+    assert [r.subject_id for r in rows] == [passed.id, ahead.id]
+    assert rows[0].late
+    assert not rows[1].late
+    login(p["clerk"])
+    html = client.get("/").get_data(as_text=True)
+    assert re.search(r'id="inbox-overdue">1<', html)
+    assert re.search(r'id="inbox-due-soon">1<', html)

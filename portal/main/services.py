@@ -80,6 +80,13 @@ def summary(user: User, year: int, counted: Counts) -> Summary:
                    outgoing_this_year=_numbered(org_id, Direction.OUTGOING, year))
 
 
+def figures(user: User, counted: Counts) -> Counts:
+    """The home page's Quá hạn / Sắp đến hạn: the counters' days, then today's limits with a time to the hour."""
+    if user.organisation is None:
+        return counted
+    return inbox.late_by_the_hour(session(), user, counted, now_utc())
+
+
 @dataclass(frozen=True)
 class InboxRow:
     row: inbox.Row
@@ -111,7 +118,7 @@ def inbox_rows(user: User, source: str | None, page_no: int = 1) -> list[InboxRo
     now, today = now_utc(), local_today()
     rows = []
     size = inbox.PAGE_SIZE
-    for row in inbox.page(session(), user, source, limit=size, today=today, offset=(page_no - 1) * size):
+    for row in inbox.page(session(), user, source, limit=size, today=today, offset=(page_no - 1) * size, now=now):
         if row.due_at is not None:
             remaining: Remaining | None = describe(row.due_at, now)
         elif row.due_day is not None:

@@ -18,7 +18,7 @@ SOURCE_CHOICES = ("incoming", "draft", "schedule")
 def dashboard():
     """Việc của tôi: everything waiting for the signed-in person (the filter and the pager swap #inbox-rows)."""
     source = args()["loai"] or None
-    counted = inbox_counts()
+    counted = services.figures(current_user, inbox_counts())
     pages = services.pages(counted, source, args()["trang"] or 1)
     rows = services.inbox_rows(current_user, source, pages.number) if current_user.organisation else []
     links = {r.row.id: url_for(services.SOURCES[r.row.source].endpoint,
