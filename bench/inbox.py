@@ -222,7 +222,7 @@ def main() -> None:
     load_before = os.getloadavg()
     filled: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        url, drop = throwaway.database(args.database, tmp, args.keep)
+        url, drop = (args.url, lambda: None) if args.url else throwaway.database(args.database, tmp, args.keep)
         try:
             migrate.upgrade(url)
             app = create_app({**SETTINGS, "DATABASE_URL": url, "STORAGE_DIR": tmp})
