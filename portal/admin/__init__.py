@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/quan-tri")
 
-from portal.admin import certificates, views, workdays  # noqa: E402,F401
+from portal.admin import certificates, outbox_views, views, workdays  # noqa: E402,F401

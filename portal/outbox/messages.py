@@ -7,7 +7,7 @@ message carries a password, a token or a link that signs anyone in.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from portal.outbox import service
@@ -20,8 +20,23 @@ FOOTER = ("\n\n--\nThư này do Cổng quản lý văn bản và điều hành (
           "thư này. Cần hỗ trợ, hãy liên hệ bộ phận quản trị (CNTT) của cơ quan.")
 
 
+STAMP = "%Y%m%dT%H%M%S%f"
+EXPIRING = "password-expiring."
+
+
 def _stamp(at: datetime) -> str:
-    return at.strftime("%Y%m%dT%H%M%S%f")
+    return at.strftime(STAMP)
+
+
+def expiry_of(key: str) -> datetime | None:
+    """The moment a password-expiring notice's key names (its last part, written by :func:`password_expiring`);
+    None for any other key. After it, the notice ("sẽ hết hạn sau N ngày") is no longer true."""
+    if not key.startswith(EXPIRING):
+        return None
+    try:
+        return datetime.strptime(key.rpartition(".")[2], STAMP).replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def _queue(kind: str, user: User, subject: str, body: str, key: str) -> bool:
@@ -63,4 +78,4 @@ def password_expiring(user: User, expires_at: datetime, days_left: int) -> bool:
                   f"Mật khẩu tài khoản {user.username} sẽ hết hạn lúc {format_datetime(expires_at)} "
                   f"(còn {days_left} ngày). Hãy đăng nhập Cổng QLVB&ĐH và đổi mật khẩu tại mục "
                   "\"Đổi mật khẩu\" trước thời hạn; sau thời hạn, bạn phải đổi mật khẩu ngay khi đăng nhập.",
-                  f"password-expiring.{user.id}.{_stamp(expires_at)}")
+                  f"{EXPIRING}{user.id}.{_stamp(expires_at)}")
