@@ -12,6 +12,7 @@ modules that hold them, so callers import ``portal.incoming.services`` only. No 
                      direct_within_unit
 - ``handling.py``    record_progress, mark_seen, finish, reopen, remind, reminders, replies
 - ``extensions.py``  request_extension, approve_extension, refuse_extension (gia hạn), extensions_of
+- ``deciders.py``    who decides a gia hạn request: its deadline's setter, or whoever stands in once they are gone
 - ``recall.py``      request_recall, confirm_recall, refuse_recall
 - ``reading.py``     files, history, assignments, open_file, the sender's view, lookups
 
@@ -39,6 +40,7 @@ from portal.incoming.arrival import (
     register,
     return_to_sender,
 )
+from portal.incoming.deciders import decider_of, may_decide
 from portal.incoming.directing import (
     AssigneeSpec,
     _assign,
@@ -173,6 +175,6 @@ class _Face(types.ModuleType):
 
 
 _BEHIND = [sys.modules[f"portal.incoming.{name}"] for name in (
-    "arrival", "directing", "events", "extensions", "handling", "limits", "metadata", "parts", "reading", "recall",
-    "visibility", "workflow")]
+    "arrival", "deciders", "directing", "events", "extensions", "handling", "limits", "metadata", "parts", "reading",
+    "recall", "visibility", "workflow")]
 sys.modules[__name__].__class__ = _Face

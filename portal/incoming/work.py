@@ -9,19 +9,22 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session, aliased
 
-from portal.auth.models import Role
+from portal.auth.models import Position, Role, User
 from portal.documents.models import IncomingDocument
+from portal.inbox.maintain import touch
 from portal.inbox.registry import ORG, UNIT, USER, Item, QueueInfo, Source, register
+from portal.incoming import deciders
 from portal.incoming.models import Assignment, AssignmentRole, AssignmentState, Extension, ExtensionState
 from portal.incoming.visibility import OPEN_STATUSES, WORK_STATUSES, S
-from portal.incoming.workflow import ASSIGNMENT, DOCUMENT
+from portal.incoming.workflow import ASSIGNMENT, DOCUMENT, UNFINISHED
 from portal.timeutil import to_local
 from portal.workdays.limits import due_for
 
 D, A, E = IncomingDocument, Assignment, Extension
+UNIT_ROW = aliased(Assignment)
 _CLERK = frozenset({Role.CLERK})
 _FRONT = frozenset({Role.CLERK, Role.AGENCY_LEADER})
 
@@ -37,7 +40,10 @@ QUEUES = {q.key: q for q in (
     QueueInfo("incoming.dang-xu-ly", "Đang xử lý", action=False, actions=("progress", "unit_direct", "finish_part",
                                                                           "finish", "remind")),
     QueueInfo("incoming.thu-hoi", "Trả lời đề nghị thu hồi", _CLERK, actions=("confirm_recall", "refuse_recall")),
-    QueueInfo("incoming.gia-han", "Quyết định gia hạn", actions=("approve_extension", "refuse_extension")),
+    # owned by whoever decides (deciders.py): the deadline's setter, or once they are gone the unit (its head) or the
+    # organisation, where only its agency leaders read it
+    QueueInfo("incoming.gia-han", "Quyết định gia hạn", frozenset({Role.AGENCY_LEADER}),
+              actions=("approve_extension", "refuse_extension")),
     # the front desk's "Quá hạn": each document being handled with its earliest limit (its own deadline while
     # open, each open part's); not listed in anyone's inbox
     QueueInfo("incoming.theo-doi", "Theo dõi hạn xử lý", _FRONT, action=False, listed=False),
@@ -65,9 +71,14 @@ def items(db: Session, ids: Collection[int]) -> Iterator[Item]:
         for row in db.execute(select(A.document_id, A.assignee_user_id, A.assignee_unit_id, A.level, A.role, A.state,
                                      A.deadline).where(A.document_id.in_(working), A.state != AssignmentState.DONE)):
             parts.setdefault(row.document_id, []).append(row)
-        for row in db.execute(select(E.document_id, A.assigned_by_id, E.requested_at).join(A, A.id == E.assignment_id)
-                              .where(E.document_id.in_(working), E.state == ExtensionState.PENDING)):
+        # a request waits on a row still open (the table decides only then), for whoever decides it now
+        for row in db.execute(select(E.document_id, A.assigned_by_id, UNIT_ROW.assignee_unit_id)
+                              .join(A, A.id == E.assignment_id).outerjoin(UNIT_ROW, UNIT_ROW.id == A.parent_id)
+                              .where(E.document_id.in_(working), E.state == ExtensionState.PENDING,
+                                     A.state.in_(UNFINISHED))):
             asked.setdefault(row.document_id, []).append(row)
+    org_of = {doc.id: doc.organisation_id for doc in docs}
+    at_work = deciders.at_work(db, {(r.assigned_by_id, org_of[r.document_id]) for rows in asked.values() for r in rows})
     for doc in docs:
         common = {"subject_id": doc.id, "urgency": int(doc.urgency or 0), "title": doc.subject,
                   "reference": _reference(doc)}
@@ -111,7 +122,9 @@ def items(db: Session, ids: Collection[int]) -> Iterator[Item]:
         if earliest is not None:
             yield Item(owner_kind=ORG, owner_id=org, queue="incoming.theo-doi", due_day=earliest, **common)
         for request in asked.get(doc.id, ()):
-            yield Item(owner_kind=USER, owner_id=request.assigned_by_id, queue="incoming.gia-han", **common)
+            kind, owner = deciders.decider(request.assigned_by_id, org, request.assignee_unit_id,
+                                           (request.assigned_by_id, org) in at_work)
+            yield Item(owner_kind=kind, owner_id=owner, queue="incoming.gia-han", **common)
 
 
 def candidates(db: Session) -> Iterator[int]:
@@ -123,9 +136,31 @@ def candidates(db: Session) -> Iterator[int]:
     yield from db.scalars(select(D.id).where(D.recall_requested_at.is_not(None)))
 
 
+def _setter_moved(db: Session, changed: User | Position) -> None:
+    """A person disabled or enabled, a position begun, ended or moved: the gia hạn requests waiting on what this
+    person set may change hands (``deciders``). One person reaches many documents and a watch names one subject
+    per row, so their documents are touched here. A position that simply runs out (its ``valid_to`` passes)
+    changes no row: the nightly rebuild moves those requests."""
+    state = inspect(changed)
+    if isinstance(changed, User):
+        if changed in db.new or not state.attrs.status.history.has_changes():
+            return None
+        person = changed.id
+    else:
+        if changed not in db.new and changed not in db.deleted and not any(
+                state.attrs[name].history.has_changes() for name in ("user_id", "organisation_id", "valid_from",
+                                                                     "valid_to")):
+            return None
+        person = changed.user_id
+    touch(db, "incoming", db.scalars(select(E.document_id).join(A, A.id == E.assignment_id).where(
+        A.assigned_by_id == person, E.state == ExtensionState.PENDING)))
+    return None
+
+
 SOURCE = register(Source(
     name="incoming", label="Văn bản đến", model=D, queues=QUEUES,
-    watch={D: lambda db, doc: doc.id, A: lambda db, row: row.document_id, E: lambda db, row: row.document_id},
+    watch={D: lambda db, doc: doc.id, A: lambda db, row: row.document_id, E: lambda db, row: row.document_id,
+           User: _setter_moved, Position: _setter_moved},
     items=items, candidates=candidates, endpoint="incoming.document", id_arg="document_id",
     steps=frozenset(DOCUMENT.transitions) | frozenset(ASSIGNMENT.transitions),
 ))

@@ -32,10 +32,12 @@ Assignment (``Assignment.state``; the document must be at 04/05/06 as noted):
 seen            new                  seen       the assignee person
 progress        new, seen, working   working    the assignee person; at 06 only a part of their own
 finish_part     new, seen, working   done       a co-operating assignee (not the lead chain, not for-info)
-remind          new, seen, working   (stays)    clerk, agency leader, or whoever assigned the row
+remind          new, seen, working   (stays)    clerk, agency leader, whoever assigned the row, or (within a unit)
+                                                the unit's head now
 request_ext…    new, seen, working   (stays)    the lead person, or head of the lead unit; 04/05, a deadline,
                                                 no request waiting (gia hạn: reason and a new date)
-approve_ext…    new, seen, working   (stays)    whoever assigned the row (set its deadline); a request waits
+approve_ext…    new, seen, working   (stays)    whoever set its deadline; once they are gone, whoever now directs
+                                                at that level (``deciders.py``); a request waits
 refuse_ext…     new, seen, working   (stays)    the same
 ==============  ===================  =========  ===========================================================
 
@@ -61,6 +63,7 @@ from portal.db import session
 from portal.documents import numbering
 from portal.documents.models import IncomingDocument
 from portal.errors import NotAllowed, NotFound
+from portal.incoming.deciders import may_decide, unit_of
 from portal.incoming.models import (
     Assignment,
     AssignmentRole,
@@ -316,7 +319,8 @@ def _may_note(row: Assignment) -> bool:
 
 def _chaser(user: User, row: Assignment) -> bool:
     doc = document_of(row)
-    return is_clerk(user, doc) or is_agency_leader(user, doc) or row.assigned_by_id == user.id
+    return is_clerk(user, doc) or is_agency_leader(user, doc) or row.assigned_by_id == user.id or (
+        (unit := unit_of(row)) is not None and unit == headed_unit_id(user))  # a new head follows the unit's work
 
 
 def _row_said(template: str, action: str) -> Callable[[User, Assignment], str | None]:
@@ -329,7 +333,7 @@ def _row_said(template: str, action: str) -> Callable[[User, Assignment], str | 
 UNFINISHED = (AssignmentState.NEW, AssignmentState.SEEN, AssignmentState.WORKING)
 
 
-# --- gia hạn: the lead handler asks, whoever set the deadline decides (SPEC §5.6) -------------------
+# --- gia hạn: the lead handler asks, whoever set the deadline decides (SPEC §5.6, ``deciders.py``) ----
 
 def latest_extension(row: Assignment) -> Extension | None:
     """The row's newest request (its ``extensions`` come with the page's rows, so a page of rows asks
@@ -349,10 +353,6 @@ def _lead_handler(user: User, row: Assignment) -> bool:
     if row.assignee_user_id is not None:
         return row.assignee_user_id == user.id
     return row.assignee_unit_id is not None and row.assignee_unit_id == headed_unit_id(user)
-
-
-def _deadline_setter(user: User, row: Assignment) -> bool:
-    return row.assigned_by_id == user.id
 
 
 def _may_ask(row: Assignment) -> bool:
@@ -375,6 +375,9 @@ def _decided(state: ExtensionState, verb: str) -> Callable[[User, Assignment], s
         return f"Đề nghị gia hạn đã được {verb} lúc {at(latest.decided_at)}."
     return done
 
+
+_DECIDER = "người đã giao hạn này (khi người đó không còn công tác: lãnh đạo đơn vị, lãnh đạo cơ quan thay)"
+
 ASSIGNMENT = Flow("incoming_assignment", {t.action: t for t in (
     step("seen", "Đánh dấu đã xem", {AssignmentState.NEW}, _assignee, AssignmentState.SEEN,
          when=lambda r: document_of(r).status in WORK_STATUSES,
@@ -387,14 +390,13 @@ ASSIGNMENT = Flow("incoming_assignment", {t.action: t for t in (
          done=_row_said("Phần việc của bạn đã được ghi hoàn thành lúc {at}.", "finish_part"),
          refusal="Bạn không có phần việc phối hợp đang mở."),
     step("remind", "Đôn đốc", UNFINISHED, _chaser, None, when=lambda r: document_of(r).status in WORK_STATUSES,
-         refusal="Chỉ văn thư, lãnh đạo cơ quan hoặc người giao việc được đôn đốc."),
+         refusal="Chỉ văn thư, lãnh đạo cơ quan, lãnh đạo đơn vị hoặc người giao việc được đôn đốc."),
     step("request_extension", "Xin gia hạn", UNFINISHED, _lead_handler, None, when=_may_ask, done=_asked,
          refusal="Chỉ đơn vị, cá nhân chủ trì được xin gia hạn phần việc của mình."),
-    step("approve_extension", "Đồng ý gia hạn", UNFINISHED, _deadline_setter, None, when=_pending,
-         done=_decided(ExtensionState.APPROVED, "đồng ý"), refusal="Chỉ người đã giao hạn này được cho gia hạn."),
-    step("refuse_extension", "Không đồng ý gia hạn", UNFINISHED, _deadline_setter, None, when=_pending,
-         done=_decided(ExtensionState.REFUSED, "từ chối"), refusal="Chỉ người đã giao hạn này được trả lời đề nghị "
-                                                                     "gia hạn."),
+    step("approve_extension", "Đồng ý gia hạn", UNFINISHED, may_decide, None, when=_pending,
+         done=_decided(ExtensionState.APPROVED, "đồng ý"), refusal=f"Chỉ {_DECIDER} được cho gia hạn."),
+    step("refuse_extension", "Không đồng ý gia hạn", UNFINISHED, may_decide, None, when=_pending,
+         done=_decided(ExtensionState.REFUSED, "từ chối"), refusal=f"Chỉ {_DECIDER} được trả lời đề nghị gia hạn."),
 )}, state=lambda r: r.state, label=lambda r: r.state.label)
 
 # the steps taken on one row of the phiếu (forms per row, ``OnRow``), not on "my part" of the document

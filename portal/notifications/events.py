@@ -18,6 +18,7 @@ from portal.drafts import services as drafts
 from portal.drafts.models import CommentInvite, CommentRound, Draft, DraftStatus, Recipient
 from portal.exchange.delivery import STATUS_LABELS
 from portal.exchange.tasks import CODES as STATUS_CODES
+from portal.inbox.registry import ORG, UNIT
 from portal.incoming import services as incoming
 from portal.incoming.models import Assignment, AssignmentState, Extension, IncomingEvent, Reminder, ReminderKind
 from portal.notifications import service
@@ -185,11 +186,23 @@ EXTENSION_STEPS = {"extension_requested": "requested", "extension_approved": "ap
                    "extension_refused": "refused"}
 
 
+def _deciders(doc: IncomingDocument, row: Assignment) -> list[int]:
+    """The people who decide the row's gia hạn request now, by incoming's one rule (``decider_of``): whoever set
+    the deadline, or once they are gone the unit's heads or the organisation's agency leaders."""
+    kind, owner = incoming.decider_of(row)
+    if kind == UNIT:
+        return service.holders_of_role(doc.organisation_id, Role.UNIT_HEAD, unit_id=owner)
+    if kind == ORG:
+        return service.holders_of_role(doc.organisation_id, Role.AGENCY_LEADER)
+    return [owner]
+
+
 def _extension(doc: IncomingDocument, action: str) -> None:
-    """Gia hạn: the request reaches whoever set the deadline (the row's ``assigned_by``), who must answer it; the
-    answer reaches whoever asked, with the new deadline or the reason. The request is the newest on the row the
-    history row just written names (the assignment table lets a row have one pending request, and decides only
-    that one); the key names the request and the step, so each is told once."""
+    """Gia hạn: the request reaches whoever decides it (``_deciders``: whoever set the deadline, or who stands in
+    for them once they are gone, told so), who must answer it; the answer reaches whoever asked, with the new
+    deadline or the reason. The request is the newest on the row the history row just written names (the
+    assignment table lets a row have one pending request, and decides only that one); the key names the request
+    and the step, so each is told once."""
     found = session.execute(
         select(Extension, Assignment).join(Assignment, Assignment.id == Extension.assignment_id)
         .where(Extension.assignment_id == select(IncomingEvent.assignment_id)
@@ -201,10 +214,13 @@ def _extension(doc: IncomingDocument, action: str) -> None:
     ext, row = found
     subject, step = subject_of(doc.subject), EXTENSION_STEPS[action]
     if step == "requested":
-        whom = [row.assigned_by_id] if row.assigned_by_id != ext.requested_by_id else []
+        deciders = _deciders(doc, row)
+        whom = [u for u in deciders if u != ext.requested_by_id]
+        instead = "" if row.assigned_by_id in deciders else \
+            f" (thay {row.assigned_by.full_name}, người giao hạn, không còn công tác)"
         title = (f"Đề nghị gia hạn xử lý văn bản đến {ext.proposed_deadline:%d/%m/%Y} (hạn hiện tại "
-                 f"{ext.old_deadline:%d/%m/%Y}), chờ ý kiến của bạn: {subject} — {ext.requested_by.full_name}: "
-                 f"{ext.reason}")
+                 f"{ext.old_deadline:%d/%m/%Y}), chờ ý kiến của bạn{instead}: {subject} — "
+                 f"{ext.requested_by.full_name}: {ext.reason}")
     else:
         whom = [ext.requested_by_id] if ext.requested_by_id != ext.decided_by_id else []
         note = f" — {ext.decision_note}" if ext.decision_note else ""
