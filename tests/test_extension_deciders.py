@@ -176,3 +176,17 @@ def test_a_position_that_runs_out_by_itself_moves_at_the_nightly_rebuild(db, peo
     assert rebuild(db).items == 2  # the leader's item out, the organisation's in
     assert verify(db).agreed
     assert p["deputy"].id in asking(db, [p["deputy"]])
+
+
+def test_a_request_on_a_row_closed_meanwhile_leaves_the_inbox(db, people):
+    """The table decides a request only while its row is open: finishing the document with a request waiting takes
+    the request out of the decider's inbox, so nobody is shown work they may not do."""
+    _org, _unit, p = people
+    doc, row = to_officer(p)
+    ask(p, doc, row)
+    assert asking(db, [p["leader"]]) == {p["leader"].id}
+    services.finish(p["officer"], doc, "Đã báo cáo.")
+    assert row.extensions[-1].state == ExtensionState.PENDING
+    assert not services.row_actions(p["leader"], doc, row) & {"approve_extension", "refuse_extension"}
+    assert asking(db, [p["leader"]]) == set()
+    checked(db, [p[k] for k in ("clerk", "leader", "deputy", "head", "officer", "other")])
