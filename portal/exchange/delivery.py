@@ -74,21 +74,24 @@ def deliver(out: OutgoingDocument, org: Organisation, recipients: list, main: Fi
 def _inside(out: OutgoingDocument, org: Organisation, organisation_id: int, main: File,
             attachments: list[File]) -> IncomingDocument:
     target = session.get_one(Organisation, organisation_id)
-    earlier_id = out.replaces_id or out.corrects_id
-    if earlier_id is not None:  # the recipient's copy of the earlier document says what replaced or corrected it
-        for earlier in session.execute(select(IncomingDocument).where(
-                IncomingDocument.source_outgoing_id == earlier_id,
-                IncomingDocument.organisation_id == organisation_id)).scalars():
-            incoming.note_change(earlier, "replaced" if out.replaces_id else "updated",
-                                 f"Văn bản mới: {out.code_number}/{out.code_notation} ngày {out.issued_date:%d/%m/%Y}.",
-                                 org.name[:100])
     files = [incoming.Upload(main.name, main.data, incoming.FileRole.MAIN)]
     files += [incoming.Upload(a.name, a.data, incoming.FileRole.ATTACHMENT) for a in attachments]
-    return incoming.receive(target, incoming.Metadata(
+    doc = incoming.receive(target, incoming.Metadata(
         type_name=out.type_name, document_type_id=out.document_type_id, code_number=out.code_number,
         code_notation=out.code_notation, issued_date=out.issued_date, organ_name=org.name, subject=out.subject,
         signer_name=out.signer_name, signer_position=out.signer_position, urgency=Urgency(int(out.urgency or 0)),
         due_date=out.due_date, document_id=out.document_id), files, sender=org, source_outgoing_id=out.id)
+    earlier_id = out.replaces_id or out.corrects_id
+    if earlier_id is not None:  # the recipient's copy of the earlier document says what replaced or corrected it
+        text = f"Văn bản mới: {out.code_number}/{out.code_notation} ngày {out.issued_date:%d/%m/%Y}."
+        for earlier in list(session.execute(select(IncomingDocument).where(
+                IncomingDocument.source_outgoing_id == earlier_id,
+                IncomingDocument.organisation_id == organisation_id)).scalars()):
+            if out.replaces_id:  # its open work closes with the arrival of the new one (SPEC §5.8)
+                incoming.replace(earlier, doc, text, org.name[:100])
+            else:
+                incoming.note_change(earlier, "updated", text, org.name[:100])
+    return doc
 
 
 # --- through the axis -------------------------------------------------------------------------------------

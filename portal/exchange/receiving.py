@@ -317,9 +317,12 @@ def _change(row: ExchangePackage, package: edxml.DocumentPackage, receivers: lis
         except ValidationFailed as exc:
             raise PackageUnusable(list(exc.errors.values())) from exc
         docs.append(new)
-        incoming.note_change(doc, "updated" if kind == edxml.BusinessType.UPDATE else "replaced",
-                             f"Văn bản mới: {header.code.text} ({header.document_id}).",
+        text, sender_name = (f"Văn bản mới: {header.code.text} ({header.document_id}).",
                              (header.from_.organ_name or header.from_.organ_id)[:100])
+        if kind == edxml.BusinessType.UPDATE:
+            incoming.note_change(doc, "updated", text, sender_name)
+        else:  # a replacement closes the earlier document's open work (SPEC §5.8)
+            incoming.replace(doc, new, text, sender_name)
     row.incoming_document_id = docs[0].id
     session.flush()
     for doc in docs:

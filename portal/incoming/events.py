@@ -116,9 +116,9 @@ def _event(doc: IncomingDocument, actor: User | None, action: str, *, text: str 
 
 
 def note_change(doc: IncomingDocument, action: str, text: str, actor_name: str) -> None:
-    """The sender replaced or corrected this document (SPEC §5.8): a line in its history, naming the new one;
-    the status stays (the clerk and the handlers decide what to do with the work under way)."""
-    assert action in ("replaced", "updated"), action
+    """The sender corrected this document (SPEC §5.8): a line in its history, naming the new one; the status and
+    the work under way stay. A replacement also closes the work: ``replacement.replace``."""
+    assert action == "updated", action
     session.flush()
     _event(doc, None, action, text=text, actor_name=actor_name)
 

@@ -47,6 +47,16 @@ class AssignmentState(enum.StrEnum):
         return {"moi": "Mới", "da_xem": "Đã xem", "dang_xu_ly": "Đang xử lý", "hoan_thanh": "Hoàn thành"}[self.value]
 
 
+class AssignmentOutcome(enum.StrEnum):
+    """How a row closed other than by its work being done: nobody is shown "Hoàn thành" for work they did not do."""
+
+    REPLACED = "thay_the"  # the sender replaced the document (SPEC §5.8): the work goes on with the new one
+
+    @property
+    def label(self) -> str:
+        return {"thay_the": "Đã đóng (văn bản bị thay thế)"}[self.value]
+
+
 class ReminderKind(enum.StrEnum):
     REMIND = "nhac_nho"
     CRITICISE = "phe_binh"
@@ -111,6 +121,8 @@ class Assignment(Base):
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     state: Mapped[AssignmentState] = mapped_column(str_enum(AssignmentState, 12), default=AssignmentState.NEW)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # set when the row closed (state hoan_thanh, so every "open" predicate leaves it) without its work being done
+    outcome: Mapped[AssignmentOutcome | None] = mapped_column(str_enum(AssignmentOutcome, 12))
     # a copy of the document's sort key, kept equal by services.set_sort_key
     sort_key: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
@@ -119,6 +131,10 @@ class Assignment(Base):
     assigned_by = relationship("User", foreign_keys=[assigned_by_id])
     # gia hạn requests, oldest first (the page loads them with the rows: reading.assignments_of)
     extensions = relationship("Extension", order_by="Extension.id", foreign_keys="Extension.assignment_id")
+
+    @property
+    def state_label(self) -> str:
+        return self.outcome.label if self.outcome is not None else self.state.label
 
     @property
     def assignee_name(self) -> str:
@@ -172,10 +188,12 @@ class ExtensionState(enum.StrEnum):
     PENDING = "cho_y_kien"
     APPROVED = "dong_y"
     REFUSED = "tu_choi"
+    CLOSED = "da_dong"  # its row closed undecided (the document was replaced); decided_by stays empty
 
     @property
     def label(self) -> str:
-        return {"cho_y_kien": "Chờ ý kiến", "dong_y": "Đồng ý", "tu_choi": "Không đồng ý"}[self.value]
+        return {"cho_y_kien": "Chờ ý kiến", "dong_y": "Đồng ý", "tu_choi": "Không đồng ý", "da_dong": "Đã đóng"}[
+            self.value]
 
 
 class Extension(Base):

@@ -14,6 +14,7 @@ modules that hold them, so callers import ``portal.incoming.services`` only. No 
 - ``extensions.py``  request_extension, approve_extension, refuse_extension (gia hạn), extensions_of
 - ``deciders.py``    who decides a gia hạn request: its deadline's setter, or whoever stands in once they are gone
 - ``recall.py``      request_recall, confirm_recall, refuse_recall
+- ``replacement.py`` replace: the sender's replacement names the new document and closes the open assignments
 - ``reading.py``     files, history, assignments, open_file, the sender's view, lookups
 
 Every step function starts with the table's guard on the document locked for this transaction,
@@ -95,6 +96,7 @@ from portal.incoming.metadata import (
 )
 from portal.incoming.models import (
     Assignment,
+    AssignmentOutcome,
     AssignmentRole,
     AssignmentState,
     Extension,
@@ -132,6 +134,7 @@ from portal.incoming.recall import (
     refuse_recall,
     request_recall,
 )
+from portal.incoming.replacement import replace
 from portal.incoming.visibility import (
     OPEN_STATUSES,
     WORK_STATUSES,
@@ -176,5 +179,5 @@ class _Face(types.ModuleType):
 
 _BEHIND = [sys.modules[f"portal.incoming.{name}"] for name in (
     "arrival", "deciders", "directing", "events", "extensions", "handling", "limits", "metadata", "parts", "reading",
-    "recall", "visibility", "workflow")]
+    "recall", "replacement", "visibility", "workflow")]
 sys.modules[__name__].__class__ = _Face
