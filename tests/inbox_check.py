@@ -21,7 +21,8 @@ def agrees_with_a_recount() -> None:
 
 
 def lists_agree(users: Iterable[User]) -> None:
-    """Every action queue of the incoming and draft lists counts what the counters say, for each person."""
+    """Every action queue of the incoming and draft lists counts what the counters say, for each person, and the
+    time tabs (Quá hạn, Sắp đến hạn) what the inbox's items say."""
     from portal.drafts import queries as drafts
     from portal.incoming import queries as incoming
 
@@ -31,9 +32,13 @@ def lists_agree(users: Iterable[User]) -> None:
             for name, feature in (("incoming", incoming), ("draft", drafts)):
                 mine = counted.slugs(name)
                 for queue in feature.queues_for(user):
-                    if not queue.action:
+                    if queue.slug == "sap-den-han":
+                        counted_here = feature.due_soon_count(user)
+                    elif not queue.action:
                         continue
-                    counted_here = feature.overdue_count(user) if queue.slug == "qua-han" else mine.get(queue.slug, 0)
+                    else:
+                        counted_here = (feature.overdue_count(user) if queue.slug == "qua-han"
+                                        else mine.get(queue.slug, 0))
                     assert counted_here == feature.count(user, queue), (user.username, name, queue.slug)
     finally:
         db_session.remove()

@@ -238,7 +238,7 @@ def test_a_change_left_unflushed_until_the_commit_is_counted(db, people):
     assert verify(db).agreed
 
 
-def test_the_overdue_tab_counts_from_the_items_what_the_list_shows(db, people):
+def test_the_time_tabs_count_from_the_items_what_the_list_shows(db, client, login, people):
     """"Quá hạn" is time, not a queue: the incoming list counts it from the items' owner index, and the list's own
     predicate must agree, for the front desk (each document's earliest limit) and for each handler (their parts)."""
     from portal.incoming import queries as incoming
@@ -249,12 +249,15 @@ def test_the_overdue_tab_counts_from_the_items_what_the_list_shows(db, people):
     services.direct(p["leader"], own_deadline, "Giao phòng.", [Spec(AssignmentRole.LEAD, unit_id=unit.id)])
     part_late = presented(org, p)
     services.direct(p["leader"], part_late, "Giao phòng.", [Spec(AssignmentRole.LEAD, unit_id=unit.id,
-                                                                 deadline=today + timedelta(days=3))])
+                                                                 deadline=today)])
     services.direct_within_unit(p["head"], part_late, "", [Spec(AssignmentRole.LEAD, user_id=p["officer"].id,
-                                                                deadline=today + timedelta(days=2))])
+                                                                deadline=today)])
     on_time = presented(org, p)
     services.direct(p["leader"], on_time, "Giao phòng.", [Spec(AssignmentRole.LEAD, unit_id=unit.id,
                                                                deadline=today + timedelta(days=30))])
+    due_today = presented(org, p)
+    services.direct(p["leader"], due_today, "Giao phòng.", [Spec(AssignmentRole.LEAD, unit_id=unit.id,
+                                                                 deadline=today)])
     # time passes (bulk updates the ORM does not see: touched by hand)
     from portal.documents.models import IncomingDocument
     db.execute(update(IncomingDocument).where(IncomingDocument.id == own_deadline.id)
@@ -266,7 +269,17 @@ def test_the_overdue_tab_counts_from_the_items_what_the_list_shows(db, people):
     expected = {"clerk": 2, "leader": 2, "head": 0, "officer": 1}
     for who, n in expected.items():
         assert incoming.overdue_count(p[who]) == incoming.count(p[who], late) == n, who
+    # Sắp đến hạn the same way; the front desk follows each document's earliest limit, so the document whose
+    # officer is late is only in Quá hạn for them, while the head's part of it, due today, is due soon
+    soon = incoming.QUEUES["sap-den-han"]
+    expected = {"clerk": 1, "leader": 1, "head": 2, "officer": 0}
+    for who, n in expected.items():
+        assert incoming.due_soon_count(p[who]) == incoming.count(p[who], soon) == n, who
     assert verify(db).agreed
+    db.commit()
+    login(p["head"])
+    tabs = client.get("/van-ban-den/?ds=sap-den-han").get_data(as_text=True)
+    assert re.search(r'Sắp đến hạn <span class="count count-some">2</span>', tabs)
 
 
 def test_the_link_to_a_week_leads_to_its_calendar_and_only_for_those_who_may_see_it(app, db, client, login, factory,

@@ -168,11 +168,14 @@ def page(db: Session, user: User, source: str | None = None, limit: int = PAGE_S
     return rows
 
 
-def subjects_due_by(db: Session, user: User, queues: tuple[str, ...], day: date) -> int:
-    """Distinct subjects of these queues whose limit falls on or before ``day``, among the person's items: a
-    feature's "Quá hạn" read from the items' owner index, never from the documents."""
+def subjects_due_by(db: Session, user: User, queues: tuple[str, ...], day: date, after: date | None = None) -> int:
+    """Distinct subjects of these queues whose limit falls on or before ``day`` (and after ``after``), among the
+    person's items: a feature's "Quá hạn" or "Sắp đến hạn" read from the items' owner index, never from the
+    documents."""
     settle(db)
     w = WorkItem
     stmt = (select(func.count(func.distinct(w.subject_id)))
             .where(_clause(w, owners_of(user)), w.queue.in_(queues), w.due_day <= day))
+    if after is not None:
+        stmt = stmt.where(w.due_day > after)
     return int(db.execute(stmt).scalar_one())

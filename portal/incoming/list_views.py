@@ -52,6 +52,8 @@ def index():
     counts = dict(incoming_counts())
     if "qua-han" in queries.QUEUES and queries.QUEUES["qua-han"].available(current_user):
         counts["qua-han"] = queries.overdue_count(current_user)  # time, not a queue: from the items' index
+    if "sap-den-han" in queries.QUEUES and queries.QUEUES["sap-den-han"].available(current_user):
+        counts["sap-den-han"] = queries.due_soon_count(current_user)
     types = incoming_services.document_types()
     return render("incoming/index.html", "incoming/_rows.html", status=status, queue=queue, queues=available,
                   filters=filters, rows=page, counts=counts, types=types, statuses=STATUS_CHOICES,

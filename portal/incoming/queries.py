@@ -90,22 +90,25 @@ def _overdue(user: User) -> ColumnElement[bool]:
     cutoff = overdue_cutoff(local_today())
     if is_front_desk(user):
         late_part = exists().where(Assignment.document_id == D.id, *_late_part(cutoff)).correlate(D)
-        return or_(and_(D.status.in_(OPEN_STATUSES), D.due_date <= cutoff),
+        # never NULL (a document without its own deadline is FALSE here, not unknown): "Sắp đến hạn" negates it
+        return or_(and_(D.status.in_(OPEN_STATUSES), D.due_date.is_not(None), D.due_date <= cutoff),
                    and_(D.status.in_(WORK_STATUSES), late_part))
     return and_(D.status.in_(WORK_STATUSES), _has_mine(user, *_late_part(cutoff)))
 
 
 def _due_soon(user: User) -> ColumnElement[bool]:
     """Sắp đến hạn (SPEC §5.6): not yet late, due within ``DUE_SOON_WORKING_DAYS`` working days (today
-    included); the same two deadlines as "Quá hạn", each followed by the same people."""
+    included); the same two deadlines as "Quá hạn", each followed by the same people. The front desk follows
+    each document's earliest limit, so a document already in "Quá hạn" is not also here."""
     today = local_today()
     cutoff, soon = overdue_cutoff(today), due_soon_cutoff(today, due_soon_days())
     window = (Assignment.deadline > cutoff, Assignment.deadline <= soon, Assignment.state.in_(_OPEN_STATES),
               Assignment.role != AssignmentRole.INFORM)
     if is_front_desk(user):
         part = exists().where(Assignment.document_id == D.id, *window).correlate(D)
-        return or_(and_(D.status.in_(OPEN_STATUSES), D.due_date > cutoff, D.due_date <= soon),
-                   and_(D.status.in_(WORK_STATUSES), part))
+        soon_here = or_(and_(D.status.in_(OPEN_STATUSES), D.due_date > cutoff, D.due_date <= soon),
+                        and_(D.status.in_(WORK_STATUSES), part))
+        return and_(soon_here, ~_overdue(user))
     return and_(D.status.in_(WORK_STATUSES), _has_mine(user, *window))
 
 
@@ -277,5 +280,19 @@ def overdue_count(user: User) -> int:
     ``_overdue``: the front desk follows each document's earliest limit, everyone else their own parts'."""
     from portal.inbox import queries as inbox
 
-    queues = ("incoming.theo-doi",) if is_front_desk(user) else ("incoming.cho-xu-ly", "incoming.dang-xu-ly")
-    return inbox.subjects_due_by(session(), user, queues, overdue_cutoff(local_today()))
+    return inbox.subjects_due_by(session(), user, _followed(user), overdue_cutoff(local_today()))
+
+
+def due_soon_count(user: User) -> int:
+    """The "Sắp đến hạn" tab's figure, the same way: the items whose limit is after the overdue cutoff and within
+    the due-soon window (the same documents as ``_due_soon``)."""
+    from portal.inbox import queries as inbox
+
+    today = local_today()
+    return inbox.subjects_due_by(session(), user, _followed(user), due_soon_cutoff(today, due_soon_days()),
+                                 after=overdue_cutoff(today))
+
+
+def _followed(user: User) -> tuple[str, ...]:
+    """The inbox queues whose items carry the limits this person follows (see ``_overdue``)."""
+    return ("incoming.theo-doi",) if is_front_desk(user) else ("incoming.cho-xu-ly", "incoming.dang-xu-ly")
