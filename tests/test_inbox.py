@@ -111,7 +111,7 @@ def test_organisation_queues_go_only_to_the_roles_that_work_them(db, people):
     org, _unit, p = people
     doc = arrive(org)
     assert ("incoming", doc.id, "incoming.cho-tiep-nhan") in queues_of(db, p["clerk"])
-    assert ("incoming", doc.id, "incoming.cho-tiep-nhan") in queues_of(db, p["leader"])  # leaders may accept too
+    assert queues_of(db, p["leader"]) == set()  # accepting is the clerk's alone (the table's "accept")
     assert queues_of(db, p["officer"]) == set()
     assert queues_of(db, p["outsider"]) == set()  # a clerk of another organisation
     services.accept(p["clerk"], doc)
@@ -347,3 +347,21 @@ def test_a_limit_with_a_time_is_late_once_the_time_has_passed(db, client, login,
     html = client.get("/").get_data(as_text=True)
     assert re.search(r'id="inbox-overdue">1<', html)
     assert re.search(r'id="inbox-due-soon">1<', html)
+
+
+def test_an_arrival_is_work_for_the_clerk_and_not_for_the_agency_leader(db, people):
+    """Accepting, registering and returning an arrival are the clerk's steps: the leader, who sees every document
+    of the organisation, has no item for it, no badge and no "Chờ tiếp nhận" tab."""
+    from portal.incoming import queries as incoming
+    from tests.inbox_check import lists_agree, owners_may_act
+
+    org, _unit, p = people
+    doc = arrive(org, subject="Công văn mới đến")
+    db.commit()
+    assert ("incoming.cho-tiep-nhan", doc.id) in {(r.queue, r.subject_id) for r in inbox.page(db, p["clerk"])}
+    assert doc.id not in {r.subject_id for r in inbox.page(db, p["leader"])}
+    assert inbox.counts(db, p["leader"]).of_source("incoming") == 0
+    assert "cho-tiep-nhan" not in {q.slug for q in incoming.queues_for(p["leader"])}
+    people_here = [p["clerk"], p["leader"]]
+    owners_may_act(people_here)
+    lists_agree(people_here)

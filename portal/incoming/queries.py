@@ -124,7 +124,7 @@ class Queue:
         return self.roles is None or user.has_role(*self.roles)
 
 
-_CLERK = frozenset({Role.CLERK, Role.AGENCY_LEADER})
+_CLERK = frozenset({Role.CLERK})  # the front desk's queues are the clerk's work (an agency leader may not accept)
 _LEADERS = frozenset({Role.AGENCY_LEADER, Role.UNIT_HEAD})
 
 QUEUES: dict[str, Queue] = {q.slug: q for q in (

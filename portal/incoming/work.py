@@ -29,7 +29,9 @@ _CLERK = frozenset({Role.CLERK})
 _FRONT = frozenset({Role.CLERK, Role.AGENCY_LEADER})
 
 QUEUES = {q.key: q for q in (
-    QueueInfo("incoming.cho-tiep-nhan", "Tiếp nhận văn bản đến", _FRONT, actions=("accept", "register", "return")),
+    # the clerk's alone: accepting, registering and returning are the clerk's steps (an agency leader sees the
+    # arrivals in the list's "Tất cả", not as work waiting for them)
+    QueueInfo("incoming.cho-tiep-nhan", "Tiếp nhận văn bản đến", _CLERK, actions=("accept", "register", "return")),
     QueueInfo("incoming.cho-vao-so", "Vào sổ văn bản đến", _CLERK, actions=("register",)),
     QueueInfo("incoming.cho-trinh", "Trình văn bản đến", _CLERK, actions=("present", "assign_directly", "file_info")),
     QueueInfo("incoming.cho-phan-phoi", "Cho ý kiến chỉ đạo, phân công",
