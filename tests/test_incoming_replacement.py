@@ -123,6 +123,13 @@ def test_a_replacement_through_the_axis_closes_the_open_work(app: Flask, db, log
         assert not services.offered(p[who], doc) & {"progress", "finish_part", "seen", "unit_direct"}, who
     with pytest.raises(services.NotAllowed):
         services.record_progress(p["officer"], doc, "Vẫn làm tiếp?")
+    # a step on a closed row is refused naming how it closed, never "Hoàn thành" (the table's label)
+    lead = next(r for r in rows if r.extensions)
+    for step in (lambda: services.approve_extension(p["head"], doc, lead.id),
+                 lambda: services.request_extension(p["officer"], doc, lead.id, "Xin thêm.", days=2)):
+        with pytest.raises(services.NotAllowed, match=r"“Đã đóng \(văn bản bị thay thế\)”") as refused:
+            step()
+        assert "Hoàn thành" not in str(refused.value)
     checked(db, everyone)
     inbox_check.lists_agree(everyone)
 

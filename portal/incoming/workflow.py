@@ -397,7 +397,7 @@ ASSIGNMENT = Flow("incoming_assignment", {t.action: t for t in (
          done=_decided(ExtensionState.APPROVED, "đồng ý"), refusal=f"Chỉ {_DECIDER} được cho gia hạn."),
     step("refuse_extension", "Không đồng ý gia hạn", UNFINISHED, may_decide, None, when=_pending,
          done=_decided(ExtensionState.REFUSED, "từ chối"), refusal=f"Chỉ {_DECIDER} được trả lời đề nghị gia hạn."),
-)}, state=lambda r: r.state, label=lambda r: r.state.label)
+)}, state=lambda r: r.state, label=lambda r: r.state_label)  # a replaced row never says "Hoàn thành"
 
 # the steps taken on one row of the phiếu (forms per row, ``OnRow``), not on "my part" of the document
 ROW_STEPS = ("remind", "request_extension", "approve_extension", "refuse_extension")
