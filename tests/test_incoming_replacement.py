@@ -113,7 +113,7 @@ def test_a_replacement_through_the_axis_closes_the_open_work(app: Flask, db, log
     audit = db.execute(select(AuditEntry).where(AuditEntry.action == "incoming.assignments_closed")).scalar_one()
     assert audit.object_id == str(doc.id)
     assert audit.details_dict == {"replaced_by": new.id, "assignments": [r.id for r in rows],
-                                    "outcome": "thay_the"}
+                                    "extensions_closed": [ext.id], "outcome": "thay_the"}
 
     # nobody's inbox holds the old version's work any more; the new one waits at the front desk
     assert work_on(db, everyone, doc) == set()

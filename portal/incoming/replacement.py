@@ -26,7 +26,7 @@ from portal.workflow import lock
 def replace(doc: IncomingDocument, new: IncomingDocument, text: str, actor_name: str) -> list[Assignment]:
     """``doc`` is replaced by ``new`` (received in this transaction): under the document's lock, as a step, every
     row not done closes, then one history line names the new document and the rows it closed; the audit names
-    the new document's id and the rows. Returns the rows closed."""
+    the new document's id, the rows and the gia hạn requests closed undecided. Returns the rows closed."""
     session.flush()
     lock(session(), IncomingDocument, doc.id)  # a handler's step on the old document waits, then finds it closed
     rows = list(session.execute(select(Assignment).where(Assignment.document_id == doc.id,
@@ -34,12 +34,14 @@ def replace(doc: IncomingDocument, new: IncomingDocument, text: str, actor_name:
                                 .order_by(Assignment.level, Assignment.id)
                                 .execution_options(populate_existing=True)).scalars())
     now = events._now()
+    closed_requests = []
     for row in rows:
         row.state, row.finished_at, row.outcome = AssignmentState.DONE, now, AssignmentOutcome.REPLACED
         waiting = latest_extension(row)
         if waiting is not None and waiting.state == ExtensionState.PENDING:
             waiting.state, waiting.decided_at = ExtensionState.CLOSED, now
             waiting.decision_note = "Văn bản đã bị thay thế; phần việc đã đóng."
+            closed_requests.append(waiting.id)
     session.flush()
     closed = "; ".join(f"{row.role.label}: {_name(row)}" for row in rows)
     events._event(doc, None, "replaced", text=text + (f"\nĐóng phần việc đang mở: {closed}." if rows else ""),
@@ -47,5 +49,6 @@ def replace(doc: IncomingDocument, new: IncomingDocument, text: str, actor_name:
     if rows:
         audit.record(None, "incoming.assignments_closed", doc, organisation_id=doc.organisation_id,
                      details={"replaced_by": new.id, "assignments": [row.id for row in rows],
-                              "outcome": AssignmentOutcome.REPLACED.value}, actor_name=actor_name)
+                              "extensions_closed": closed_requests, "outcome": AssignmentOutcome.REPLACED.value},
+                     actor_name=actor_name)
     return rows
