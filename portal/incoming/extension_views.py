@@ -1,6 +1,7 @@
-"""Gia hạn on one row of the phiếu (SPEC §5.6): the lead handler asks, whoever set the deadline approves
-or refuses. Each runs on the step machine with the assignment table's guard on that row (``OnRow``), like
-a reminder; the rules live in ``incoming/workflow.py``, the service in ``incoming/extensions.py``."""
+"""Gia hạn on one row of the phiếu (SPEC §5.6): the lead handler asks, whoever set the deadline (or who
+stands in for them: ``deciders.py``) approves or refuses. Each runs on the step machine with the assignment
+table's guard on that row (``OnRow``), like a reminder; the rules live in ``incoming/workflow.py``, the service
+in ``incoming/extensions.py``."""
 
 from __future__ import annotations
 

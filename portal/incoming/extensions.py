@@ -1,6 +1,7 @@
 """Gia hạn (SPEC §5.6): the lead handler asks for a later deadline with a reason and a date (or a number
-of working days), whoever set the deadline approves or refuses it; each request keeps the deadline
-before and after, so the history shows every extension and the reports read the deadline in force.
+of working days), whoever set the deadline approves or refuses it (once they are gone, whoever stands in:
+``deciders.py``); each request keeps the deadline before and after, so the history shows every extension
+and the reports read the deadline in force.
 The rules of who and when live in the assignment table (``workflow.ASSIGNMENT``). No Flask here."""
 
 from __future__ import annotations
