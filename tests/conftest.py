@@ -31,6 +31,7 @@ from portal.orgs import services as orgs
 from portal.orgs.models import Organisation, OrgKind
 from tests.incoming_fixtures import office  # noqa: F401  (an office to walk documents through)
 from tests.ldap_fixtures import ldap_settings, slapd  # noqa: F401  (a real OpenLDAP for every test that asks)
+from tests.smtp_server import mailer, smtp  # noqa: F401  (a real SMTP server on loopback for every test that asks)
 
 DATABASE = os.environ.get("PORTAL_TEST_DATABASE", "sqlite")
 POSTGRES_URL = os.environ.get("PORTAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -11,16 +11,19 @@ import email.policy
 import ipaddress
 import socket
 import ssl
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from flask import Flask
 
 USER, PASSWORD = "qlvb-portal", "mật-khẩu-thư-2026"
 SENDER = "Cổng QLVB&ĐH <qlvb@ninhbinh.gov.vn>"
@@ -95,3 +98,28 @@ class MailServer:
         return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": self.port, "SMTP_STARTTLS": True,
                 "SMTP_CA_FILE": str(self.cert), "SMTP_USER": USER, "SMTP_PASSWORD": PASSWORD,
                 "SMTP_SENDER": SENDER, "SMTP_TIMEOUT": 5}
+
+
+@pytest.fixture(scope="module")
+def smtp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailServer]:
+    """A real SMTP server on loopback (STARTTLS, AUTH) for one test module (tests/conftest.py offers it)."""
+    server = MailServer(tmp_path_factory.mktemp("smtp"))
+    server.start()
+    yield server
+    server.stop()
+
+
+def sends_to(app: Flask, server: MailServer, monkeypatch: pytest.MonkeyPatch) -> MailServer:
+    """The application sends its mail to ``server``, started again if a test stopped it, with nothing received."""
+    for key, value in server.settings().items():
+        monkeypatch.setitem(app.config, key, value)
+    if server.controller is None:
+        server.start()
+    server.received.clear()
+    return server
+
+
+@pytest.fixture
+def mailer(app: Flask, smtp: MailServer, monkeypatch: pytest.MonkeyPatch) -> MailServer:
+    """``smtp`` with the test's application sending to it."""
+    return sends_to(app, smtp, monkeypatch)

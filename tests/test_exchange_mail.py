@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,7 +28,6 @@ from portal.signatures import service as signatures
 from portal.signing import verification
 from tests.conftest import PASSWORD
 from tests.signing_fixtures import fixture_draft_pdf  # noqa: F401  (fixture)
-from tests.smtp_server import MailServer
 from tests.test_drafts_workflow import CLIENT, PDF, World, cheap_seal, data, dev_root, system, to_signing
 from tests.test_drafts_workflow import dev_signing as drafts_signing  # noqa: F401  (fixture: the development PKI)
 from tests.test_drafts_workflow import world as drafts_world  # noqa: F401  (fixture: two organisations)
@@ -47,24 +45,6 @@ def w(request: pytest.FixtureRequest) -> World:
 @pytest.fixture
 def pki_dir(request: pytest.FixtureRequest) -> Path:
     return request.getfixturevalue("drafts_signing")
-
-
-@pytest.fixture(scope="module")
-def smtp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailServer]:
-    server = MailServer(tmp_path_factory.mktemp("smtp"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mailer(app, smtp: MailServer, monkeypatch: pytest.MonkeyPatch) -> MailServer:
-    for key, value in smtp.settings().items():
-        monkeypatch.setitem(app.config, key, value)
-    if smtp.controller is None:
-        smtp.start()
-    smtp.received.clear()
-    return smtp
 
 
 def by_email(address: str | None = ADDRESS, name: str = OUTSIDE) -> services.RecipientSpec:

@@ -22,15 +22,7 @@ from portal.db import utcnow
 from portal.outbox import MessageState, OutboxMessage, add, drain, drain_once
 from tests import concurrency
 from tests.conftest import Factory
-from tests.smtp_server import MailServer
-
-
-@pytest.fixture(scope="module")
-def mail(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailServer]:
-    server = MailServer(tmp_path_factory.mktemp("smtp"))
-    server.start()
-    yield server
-    server.stop()
+from tests.smtp_server import MailServer, sends_to
 
 
 @pytest.fixture(scope="module")
@@ -39,12 +31,8 @@ def live(fresh_database_url, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 @pytest.fixture
-def app(live: Flask, mail: MailServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    for key, value in mail.settings().items():
-        monkeypatch.setitem(live.config, key, value)
-    if mail.controller is None:
-        mail.start()
-    mail.received.clear()
+def app(live: Flask, smtp: MailServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    sends_to(live, smtp, monkeypatch)
     with concurrency.bound_to(live), live.app_context():
         yield live
         db_session.rollback()
@@ -70,14 +58,14 @@ def _row(key_prefix: str) -> OutboxMessage:
     return db_session.execute(select(OutboxMessage).where(OutboxMessage.key.startswith(key_prefix))).scalar_one()
 
 
-def test_a_rolled_back_change_sends_nothing_and_a_committed_one_arrives(app, mail):
+def test_a_rolled_back_change_sends_nothing_and_a_committed_one_arrives(app, smtp):
     admin = _person("it@ninhbinh.gov.vn", Role.SYSTEM_ADMIN)
     user = _person("le.thi.hoa@ninhbinh.gov.vn")
     management.reset_password(admin, user)
     db_session.rollback()  # the reset failed after queueing its message
     result = drain_once()
     assert result.sent == []
-    assert mail.received == []
+    assert smtp.received == []
     assert db_session.execute(select(OutboxMessage)).first() is None
 
     admin, user = db_session.get(User, admin.id), db_session.get(User, user.id)
@@ -86,8 +74,8 @@ def test_a_rolled_back_change_sends_nothing_and_a_committed_one_arrives(app, mai
     db_session.commit()
     result = drain_once()
     assert len(result.sent) == 1
-    assert len(mail.received) == 1
-    mail_from, rcpt, message, over_tls = mail.received[0]
+    assert len(smtp.received) == 1
+    mail_from, rcpt, message, over_tls = smtp.received[0]
     assert (mail_from, rcpt, over_tls) == ("qlvb@ninhbinh.gov.vn", ["le.thi.hoa@ninhbinh.gov.vn"], True)
     assert message["Subject"] == "Mật khẩu tài khoản của bạn đã được đặt lại"
     assert message["From"].addresses[0].display_name == "Cổng QLVB&ĐH"
@@ -102,12 +90,12 @@ def test_a_rolled_back_change_sends_nothing_and_a_committed_one_arrives(app, mai
     assert (row.state, row.attempts, row.sent_at is not None) == (MessageState.SENT, 1, True)
 
 
-def test_a_failed_first_send_is_retried_and_arrives_exactly_once(app, mail):
+def test_a_failed_first_send_is_retried_and_arrives_exactly_once(app, smtp):
     admin = _person("it2@ninhbinh.gov.vn", Role.SYSTEM_ADMIN)
     user = _person("tran.van.binh@ninhbinh.gov.vn")
     management.lock(admin, user, "Nghi bị lộ mật khẩu")
     db_session.commit()
-    mail.stop()
+    smtp.stop()
     now = utcnow()
     result = drain_once(now=now)
     assert result.retrying == [_row("account-locked.").key]
@@ -118,29 +106,29 @@ def test_a_failed_first_send_is_retried_and_arrives_exactly_once(app, mail):
     assert row.next_attempt_at == now + timedelta(minutes=1)
     assert drain_once(now=now + timedelta(seconds=30)).retrying == []  # not due yet: no second try
 
-    mail.start()
+    smtp.start()
     result = drain_once(now=now + timedelta(minutes=1))
     assert result.sent == [row.key]
     assert drain_once(now=now + timedelta(hours=3)).sent == []
-    assert len(mail.received) == 1
-    message = mail.received[0][2]
+    assert len(smtp.received) == 1
+    message = smtp.received[0][2]
     assert message["Subject"] == "Tài khoản của bạn đã bị quản trị khóa"
     assert "Lý do: Nghi bị lộ mật khẩu" in message.get_content()
     row = _row("account-locked.")
     assert (row.state, row.attempts) == (MessageState.SENT, 2)
 
 
-def test_the_same_key_queued_twice_sends_once(app, mail):
+def test_the_same_key_queued_twice_sends_once(app, smtp):
     assert add("test", "a@ninhbinh.gov.vn", "Thông báo", "Nội dung có dấu: ơ ư đ", "test.same-key") is True
     db_session.commit()
     assert add("test", "a@ninhbinh.gov.vn", "Thông báo", "Nội dung khác", "test.same-key") is False
     db_session.commit()
     assert drain_once().sent == ["test.same-key"]
     assert drain_once(now=utcnow() + timedelta(days=1)).sent == []
-    assert [m[2].get_content().strip() for m in mail.received] == ["Nội dung có dấu: ơ ư đ"]
+    assert [m[2].get_content().strip() for m in smtp.received] == ["Nội dung có dấu: ơ ư đ"]
 
 
-def test_an_interrupted_send_is_sent_again_with_the_same_message_id(app, mail, monkeypatch):
+def test_an_interrupted_send_is_sent_again_with_the_same_message_id(app, smtp, monkeypatch):
     add("test", "a@ninhbinh.gov.vn", "Thông báo", "Nội dung", "test.crash")
     db_session.commit()
 
@@ -151,18 +139,18 @@ def test_an_interrupted_send_is_sent_again_with_the_same_message_id(app, mail, m
     with pytest.raises(SystemExit):
         drain_once()
     monkeypatch.undo()
-    for key, value in mail.settings().items():
+    for key, value in smtp.settings().items():
         monkeypatch.setitem(app.config, key, value)
     assert _row("test.crash").state == MessageState.SENDING
     assert drain_once(now=utcnow() + timedelta(minutes=5)).sent == []  # the lease has not run out
     assert drain_once(now=utcnow() + drain.LEASE + timedelta(seconds=1)).sent == ["test.crash"]
-    ids = [m[2]["Message-ID"] for m in mail.received]
+    ids = [m[2]["Message-ID"] for m in smtp.received]
     assert ids == ["<test.crash@ninhbinh.gov.vn>"] * 2  # a duplicate, recognisable as such
     row = _row("test.crash")
     assert (row.state, row.attempts, row.last_error) == (MessageState.SENT, 2, drain.INTERRUPTED)
 
 
-def test_a_refused_recipient_fails_at_once_and_an_unreachable_server_after_the_last_try(app, mail):
+def test_a_refused_recipient_fails_at_once_and_an_unreachable_server_after_the_last_try(app, smtp):
     add("test", "khong-ton-tai@ninhbinh.gov.vn", "Thông báo", "Nội dung", "test.refused")
     add("test", "b@ninhbinh.gov.vn", "Thông báo", "Nội dung", "test.unreachable")
     db_session.commit()
@@ -170,7 +158,7 @@ def test_a_refused_recipient_fails_at_once_and_an_unreachable_server_after_the_l
     refused = _row("test.refused")
     assert (refused.state, refused.attempts) == (MessageState.FAILED, 1)
     assert "550" in (refused.last_error or "")
-    mail.stop()
+    smtp.stop()
     db_session.execute(delete(OutboxMessage).where(OutboxMessage.key == "test.unreachable"))
     add("test", "b@ninhbinh.gov.vn", "Thông báo", "Nội dung", "test.unreachable")
     db_session.commit()
@@ -183,7 +171,7 @@ def test_a_refused_recipient_fails_at_once_and_an_unreachable_server_after_the_l
     assert drain_once(now=now + timedelta(days=1)).failed == []
 
 
-def test_two_drains_at_once_send_each_message_once(app, mail):
+def test_two_drains_at_once_send_each_message_once(app, smtp):
     keys = [f"test.together.{n}" for n in range(8)]
     for key in keys:
         add("test", "a@ninhbinh.gov.vn", "Thông báo", key, key)
@@ -207,10 +195,10 @@ def test_two_drains_at_once_send_each_message_once(app, mail):
     for thread in threads:
         thread.join(timeout=60)
     assert errors == []
-    assert sorted(m[2]["Message-ID"] for m in mail.received) == sorted(f"<{k}@ninhbinh.gov.vn>" for k in keys)
+    assert sorted(m[2]["Message-ID"] for m in smtp.received) == sorted(f"<{k}@ninhbinh.gov.vn>" for k in keys)
 
 
-def test_the_automatic_lockout_over_http_sends_its_notice(app, mail):
+def test_the_automatic_lockout_over_http_sends_its_notice(app, smtp):
     user = _person("pham.thu@ninhbinh.gov.vn")
     client = app.test_client()
     for _ in range(int(app.config["LOCKOUT_ATTEMPTS"])):
@@ -218,7 +206,7 @@ def test_the_automatic_lockout_over_http_sends_its_notice(app, mail):
         assert answer.status_code == 422
     db_session.remove()
     assert drain_once().sent
-    message = mail.received[0][2]
+    message = smtp.received[0][2]
     assert message["Subject"] == "Tài khoản của bạn đã bị tạm khóa"
     assert "vì có 5 lần nhập sai mật khẩu" in message.get_content()
     assert f"Tên đăng nhập: {user.username}" in message.get_content()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -22,30 +21,11 @@ from portal.errors import NotAllowed, ValidationFailed
 from portal.outbox import MessageState, OutboxMessage, add, drain, drain_once, messages, queries, resend
 from portal.outbox.attachments import Attachment
 from portal.workflow import AlreadyDone
-from tests.smtp_server import MailServer
 from tests.test_drafts_workflow import world as drafts_world  # noqa: F401  (fixture: two organisations)
 
 HX = {"HX-Request": "true"}
 PAGE = "/quan-tri/hop-thu-di"
 REFUSED = "ConnectionRefusedError: [Errno 111] Connection refused"
-
-
-@pytest.fixture(scope="module")
-def smtp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailServer]:
-    server = MailServer(tmp_path_factory.mktemp("smtp"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mailer(app, smtp: MailServer, monkeypatch: pytest.MonkeyPatch) -> MailServer:
-    for key, value in smtp.settings().items():
-        monkeypatch.setitem(app.config, key, value)
-    if smtp.controller is None:
-        smtp.start()
-    smtp.received.clear()
-    return smtp
 
 
 @pytest.fixture

@@ -23,17 +23,9 @@ NOTICE = "không xếp thêm bản nào"
 
 
 @pytest.fixture(scope="module")
-def mail(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailServer]:
-    server = MailServer(tmp_path_factory.mktemp("smtp"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def live(fresh_database_url, tmp_path_factory, mail: MailServer) -> Iterator[Person]:
+def live(fresh_database_url, tmp_path_factory, smtp: MailServer) -> Iterator[Person]:
     for app, base in live_server(fresh_database_url(), tmp_path_factory.mktemp("storage")):
-        app.config.update(mail.settings())
+        app.config.update(smtp.settings())
         factory = Factory(db_session())
         admin = factory.person(Role.SYSTEM_ADMIN, organisation=factory.province(), username="qt.guilai",
                                full_name="Quản Trị Gửi Lại")
@@ -56,11 +48,11 @@ def failed(key: str) -> int:
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["form", "htmx"])
-def test_two_presses_at_once_queue_it_once_and_it_arrives_once(live: Person, mail: MailServer, htmx: bool):
+def test_two_presses_at_once_queue_it_once_and_it_arrives_once(live: Person, smtp: MailServer, htmx: bool):
     key = f"test.cung-luc.{int(htmx)}"
     message_id = failed(key)
     quiet(live)
-    mail.received.clear()
+    smtp.received.clear()
     answers = twice(live, "POST", f"/quan-tri/hop-thu-di/{message_id}/gui-lai", htmx=htmx)
     clear_answers(live, answers, success=SUCCESS, notice=NOTICE, htmx=htmx)
     assert audit_rows("outbox.resend", message_id) == 1
@@ -70,5 +62,5 @@ def test_two_presses_at_once_queue_it_once_and_it_arrives_once(live: Person, mai
         assert drain_once().sent == []
     finally:
         db_session.remove()
-    assert [m[2]["Message-ID"] for m in mail.received] == [f"<{key}@ninhbinh.gov.vn>"]
+    assert [m[2]["Message-ID"] for m in smtp.received] == [f"<{key}@ninhbinh.gov.vn>"]
     assert read(select(OutboxMessage.state).where(OutboxMessage.id == message_id)) == MessageState.SENT
