@@ -35,6 +35,11 @@ from portal.errors import ValidationFailed
 from portal.timeutil import parse_date
 
 ID_MAX = 2**31 - 1  # int4: the type of every id column on PostgreSQL (SQLite would take more)
+# Days a person may ask for: a list's period, a schedule's week. Python's calendar runs from year 1 to
+# 9999, but the views step from a day (the week after, the next midnight in UTC): at either end that
+# is an OverflowError, a 500. No document or schedule of the portal lies outside these years.
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+YEARS_TEXT = f"từ năm {FIRST_YEAR} đến năm {LAST_YEAR}"
 
 
 def parse_id(value: object) -> int | None:
@@ -45,6 +50,11 @@ def parse_id(value: object) -> int | None:
         return None
     number = int(text)
     return number if 1 <= number <= ID_MAX else None
+
+
+def in_years(day: date) -> bool:
+    """Whether a day asked for lies in the years the portal answers for (``FIRST_YEAR`` … ``LAST_YEAR``)."""
+    return FIRST_YEAR <= day.year <= LAST_YEAR
 
 
 class IdConverter(BaseConverter):
@@ -181,11 +191,15 @@ class Date(Param):
             if self.iso:
                 if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
                     raise ValueError(raw)
-                return date.fromisoformat(raw)
-            return parse_date(raw)
+                day = date.fromisoformat(raw)
+            else:
+                day = parse_date(raw)
+            if not in_years(day):
+                raise ValueError(raw)
+            return day
         except ValueError:
             example = "năm-tháng-ngày, ví dụ 2026-03-05" if self.iso else "ngày/tháng/năm, ví dụ 05/03/2026"
-            raise ValueError(f"phải là một ngày có thật, theo dạng {example}.") from None
+            raise ValueError(f"phải là một ngày có thật {YEARS_TEXT}, theo dạng {example}.") from None
 
 
 @dataclass(frozen=True)
@@ -197,17 +211,20 @@ class Week(Param):
         text = raw.upper()
         try:
             if "/" in text:
-                return parse_date(text).isoformat()
-            if "-W" in text and re.fullmatch(r"\d{4}-W\d{1,2}", text):
+                day = parse_date(text)
+                text = day.isoformat()
+            elif "-W" in text and re.fullmatch(r"\d{4}-W\d{1,2}", text):
                 year, week = text.split("-W")
-                date.fromisocalendar(int(year), int(week), 1)
-                return text
-            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-                date.fromisoformat(text)
+                day = date.fromisocalendar(int(year), int(week), 1)
+            elif re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                day = date.fromisoformat(text)
+            else:
+                raise ValueError(text)
+            if in_years(day):
                 return text
         except ValueError:
             pass
-        raise ValueError("phải là một ngày (05/03/2026 hoặc 2026-03-05) hoặc một tuần (2026-W10).")
+        raise ValueError(f"phải là một ngày (05/03/2026 hoặc 2026-03-05) hoặc một tuần (2026-W10) {YEARS_TEXT}.")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from portal.auth.forms import EmptyForm
 from portal.auth.models import User
 from portal.db import session
 from portal.errors import NotFound, ValidationFailed
-from portal.params import Choice, Date, Id, Ids, Text, Week, args, query
+from portal.params import Choice, Date, Id, Ids, Text, Week, args, in_years, query
 from portal.schedules import bp, ical, pdf, services
 from portal.schedules.forms import EntryForm, FeedForm, ReturnForm
 from portal.schedules.models import Calendar, Entry, FeedKind
@@ -35,11 +35,13 @@ ENTRY_TOKEN = "schedule_entry"  # noqa: S105  (the kind of a one-time form token
 
 
 def _monday(text: str) -> date:
+    """A week's Monday in a path; any other text, or a Monday at the ends of the calendar (the week's
+    days run past 9999-12-31), is no week: 404."""
     try:
         day = date.fromisoformat(text)
     except ValueError:
         abort(404)
-    if day.weekday() != 0:
+    if day.weekday() != 0 or not in_years(day):
         abort(404)
     return day
 
