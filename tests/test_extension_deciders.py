@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from portal.auth import management
+from portal.auth import accounts, management
 from portal.auth.models import Role
 from portal.inbox import queries as inbox
 from portal.inbox.maintain import rebuild, verify
@@ -132,9 +132,14 @@ def test_a_unit_heads_request_goes_to_the_units_new_head_once_the_old_one_left(d
     # the head's post ends (moved elsewhere): the request is the unit's, read by whoever heads it now
     management.end_position(p["admin"], p["head"], p["head"].positions[0].id)
     everyone = [u for u in everyone if u is not p["head"]]  # no post to sign in with here any more
-    assert deciders.decider_of(row) == ("unit", unit.id)
-    assert asking(db, everyone) == set()  # nobody heads the unit yet; the leaders direct the organisation's level
+    # nobody heads the unit yet: the request is not left with no one, the agency leaders decide it
+    assert deciders.decider_of(row) == ("org", org.id)
+    assert asking(db, everyone) == {p["leader"].id, p["deputy"].id}
+    assert deciders.may_decide(p["deputy"], row)
+    checked(db, everyone)
+    # a new head is appointed (the position's creation is watched): the request goes back down to the unit
     new_head = act(factory.person(Role.UNIT_HEAD, organisation=org, unit=unit, title="Trưởng phòng"))
+    assert deciders.decider_of(row) == ("unit", unit.id)
     assert asking(db, [new_head, *everyone]) == {new_head.id}
     checked(db, [new_head, *everyone])
     for who in ("leader", "deputy", "other"):
@@ -190,3 +195,117 @@ def test_a_request_on_a_row_closed_meanwhile_leaves_the_inbox(db, people):
     assert not services.row_actions(p["leader"], doc, row) & {"approve_extension", "refuse_extension"}
     assert asking(db, [p["leader"]]) == set()
     checked(db, [p[k] for k in ("clerk", "leader", "deputy", "head", "officer", "other")])
+
+
+def to_unit_officer(p, unit):
+    """The leader gives the unit the lead, its head gives the officer the lead within it (a level-2 row)."""
+    doc = services.digitise(p["clerk"], metadata(), services.Upload("scan.pdf", PDF))
+    services.present(p["clerk"], doc, p["leader"].id)
+    services.direct(p["leader"], doc, "Giao phòng chủ trì.", [Spec(AssignmentRole.LEAD, unit_id=unit.id, days=10)])
+    [row] = services.direct_within_unit(p["head"], doc, "Đồng chí chủ trì.",
+                                        [Spec(AssignmentRole.LEAD, user_id=p["officer"].id, days=5)])
+    return doc, row
+
+
+def made_head(p, who, unit, *roles):
+    """The organisation's administrator gives ``who``'s post these roles in ``unit`` (the unit head's, or back)."""
+    [post] = p[who].positions
+    management.save_position(p["admin"], p[who], accounts.PositionData(
+        organisation_id=post.organisation_id, unit_id=unit.id, title="Trưởng phòng" if Role.UNIT_HEAD in roles
+        else "Chuyên viên", roles=list(roles)), post.id)
+
+
+def test_the_officer_who_became_the_units_head_never_decides_their_own_request(app: Flask, db, login, people):
+    """The lead officer asks; the head who set the deadline leaves and the officer is made head of the unit: the
+    unit would be the decider, that is the requester, so the agency leaders decide. Not the requester, on the
+    server (the service and HTTP), in the inbox or in the notice."""
+    org, unit, p = people
+    doc, row = to_unit_officer(p, unit)
+    ask(p, doc, row)
+    management.end_position(p["admin"], p["head"], p["head"].positions[0].id)
+    db.commit()
+    made_head(p, "officer", unit, Role.UNIT_HEAD)
+    everyone = [p[k] for k in ("clerk", "leader", "deputy", "officer", "other")]
+    assert deciders.decider_of(row) == ("org", org.id)
+    assert asking(db, everyone) == {p["leader"].id, p["deputy"].id}
+    checked(db, everyone)
+
+    officer = login(p["officer"], c=app.test_client())  # signs in as the unit's head now
+    for action in ("approve_extension", "refuse_extension"):
+        assert action not in services.row_actions(p["officer"], doc, row)
+    with pytest.raises(services.NotAllowed, match="không phải người đề nghị"):
+        services.approve_extension(p["officer"], doc, row.id)
+    with pytest.raises(services.NotAllowed):
+        services.refuse_extension(p["officer"], doc, row.id, "Tự từ chối.")
+    for path in ("dong-y-gia-han", "tu-choi-gia-han"):
+        resp = officer.post(f"/van-ban-den/{doc.id}/phan-cong/{row.id}/{path}", data={})
+        assert resp.status_code == 403, (path, resp.status_code)
+    assert row.extensions[-1].state == ExtensionState.PENDING
+
+    services.approve_extension(p["deputy"], doc, row.id)
+    assert row.extensions[-1].decided_by_id == p["deputy"].id
+    assert asking(db, everyone) == set()
+    checked(db, everyone)
+
+    # the next request is told to the agency leaders, never to the officer who asked it
+    services.request_extension(p["officer"], doc, row.id, "Thêm xã mới.", add_working_days(row.deadline, 2))
+    assert deciders.decider_of(row) == ("org", org.id)
+    assert len(requests_heard(db, p["deputy"])) == len(requests_heard(db, p["leader"])) == 1
+    assert requests_heard(db, p["officer"]) == []
+    checked(db, everyone)
+
+
+def test_a_setter_who_asked_for_their_own_row_does_not_decide_it(db, people):
+    """The head sets a deadline for themselves within the unit and asks to extend it: not the setter, not the unit
+    (they head it), the agency leaders decide."""
+    org, unit, p = people
+    doc = services.digitise(p["clerk"], metadata(), services.Upload("scan.pdf", PDF))
+    services.present(p["clerk"], doc, p["leader"].id)
+    services.direct(p["leader"], doc, "Giao phòng chủ trì.", [Spec(AssignmentRole.LEAD, unit_id=unit.id, days=10)])
+    [row] = services.direct_within_unit(p["head"], doc, "Tôi chủ trì.",
+                                        [Spec(AssignmentRole.LEAD, user_id=p["head"].id, days=5)])
+    services.request_extension(p["head"], doc, row.id, "Chờ số liệu.", add_working_days(row.deadline, 3))
+    assert deciders.decider_of(row) == ("org", org.id)
+    assert not deciders.may_decide(p["head"], row)
+    assert deciders.may_decide(p["leader"], row)
+    everyone = [p[k] for k in ("clerk", "leader", "deputy", "head", "officer", "other")]
+    assert asking(db, everyone) == {p["leader"].id, p["deputy"].id}
+    checked(db, everyone)
+
+
+def test_decider_never_names_the_requester():
+    assert deciders.decider(1, 10, 20, True, requester_id=2, unit_heads={3}) == ("user", 1)
+    assert deciders.decider(1, 10, 20, True, requester_id=1, unit_heads={3}) == ("unit", 20)
+    assert deciders.decider(1, 10, 20, False, requester_id=2, unit_heads={3}) == ("unit", 20)
+    assert deciders.decider(1, 10, 20, False, requester_id=3, unit_heads={3}) == ("org", 10)
+    assert deciders.decider(1, 10, 20, False, requester_id=2, unit_heads=()) == ("org", 10)
+    assert deciders.decider(1, 10, None, False, requester_id=2) == ("org", 10)
+
+
+def test_a_change_of_the_units_head_moves_the_request_at_once(db, people):
+    """The setter (the unit's head) is gone; whoever heads the unit next decides, and every change of who heads it
+    is watched: a head's role given or taken, a head disabled. Each step is committed, so the inbox's items are
+    the ones the watch moved, checked against a recount."""
+    org, unit, p = people
+    doc, row = to_unit_officer(p, unit)
+    ask(p, doc, row)
+    management.end_position(p["admin"], p["head"], p["head"].positions[0].id)
+    everyone = [p[k] for k in ("clerk", "leader", "deputy", "officer", "other")]
+    checked(db, everyone)
+    leaders = {p["leader"].id, p["deputy"].id}
+    assert asking(db, everyone) == leaders
+
+    made_head(p, "other", unit, Role.UNIT_HEAD)  # a role given
+    checked(db, everyone)
+    assert asking(db, everyone) == {p["other"].id}
+    made_head(p, "other", unit, Role.OFFICER)  # and taken back
+    checked(db, everyone)
+    assert asking(db, everyone) == leaders
+
+    made_head(p, "other", unit, Role.UNIT_HEAD)
+    checked(db, everyone)
+    management.disable(p["admin"], p["other"], "Chuyển công tác.")  # the head disabled
+    everyone = [u for u in everyone if u is not p["other"]]
+    checked(db, everyone)
+    assert asking(db, everyone) == leaders
+    assert deciders.decider_of(row) == ("org", org.id)

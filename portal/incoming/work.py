@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from datetime import date
 
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from portal.auth.models import Position, Role, User
+from portal.auth.models import Position, PositionRole, Role, User
 from portal.documents.models import IncomingDocument
 from portal.inbox.maintain import touch
 from portal.inbox.registry import ORG, UNIT, USER, Item, QueueInfo, Source, register
@@ -74,13 +74,18 @@ def items(db: Session, ids: Collection[int]) -> Iterator[Item]:
                                      A.deadline).where(A.document_id.in_(working), A.state != AssignmentState.DONE)):
             parts.setdefault(row.document_id, []).append(row)
         # a request waits on a row still open (the table decides only then), for whoever decides it now
-        for row in db.execute(select(E.document_id, A.assigned_by_id, UNIT_ROW.assignee_unit_id)
+        for row in db.execute(select(E.document_id, E.requested_by_id, A.assigned_by_id, UNIT_ROW.assignee_unit_id)
                               .join(A, A.id == E.assignment_id).outerjoin(UNIT_ROW, UNIT_ROW.id == A.parent_id)
                               .where(E.document_id.in_(working), E.state == ExtensionState.PENDING,
                                      A.state.in_(UNFINISHED))):
             asked.setdefault(row.document_id, []).append(row)
     org_of = {doc.id: doc.organisation_id for doc in docs}
     at_work = deciders.at_work(db, {(r.assigned_by_id, org_of[r.document_id]) for rows in asked.values() for r in rows})
+    # the heads, today, of the units whose requests the setter does not decide (gone, or the one who asked): one query
+    heads = deciders.heads(db, {r.assignee_unit_id for rows in asked.values() for r in rows
+                                if r.assignee_unit_id is not None and (
+                                    (r.assigned_by_id, org_of[r.document_id]) not in at_work
+                                    or r.assigned_by_id == r.requested_by_id)})
     for doc in docs:
         common = {"subject_id": doc.id, "urgency": int(doc.urgency or 0), "title": doc.subject,
                   "reference": _reference(doc)}
@@ -125,7 +130,8 @@ def items(db: Session, ids: Collection[int]) -> Iterator[Item]:
             yield Item(owner_kind=ORG, owner_id=org, queue="incoming.theo-doi", due_day=earliest, **common)
         for request in asked.get(doc.id, ()):
             kind, owner = deciders.decider(request.assigned_by_id, org, request.assignee_unit_id,
-                                           (request.assigned_by_id, org) in at_work)
+                                           (request.assigned_by_id, org) in at_work, request.requested_by_id,
+                                           heads.get(request.assignee_unit_id, ()))
             yield Item(owner_kind=kind, owner_id=owner, queue="incoming.gia-han", **common)
 
 
@@ -138,31 +144,43 @@ def candidates(db: Session) -> Iterator[int]:
     yield from db.scalars(select(D.id).where(D.recall_requested_at.is_not(None)))
 
 
-def _setter_moved(db: Session, changed: User | Position) -> None:
-    """A person disabled or enabled, a position begun, ended or moved: the gia hạn requests waiting on what this
-    person set may change hands (``deciders``). One person reaches many documents and a watch names one subject
-    per row, so their documents are touched here. A position that simply runs out (its ``valid_to`` passes)
-    changes no row: the nightly rebuild moves those requests."""
+def _deciders_moved(db: Session, changed: User | Position | PositionRole) -> None:
+    """A person disabled or enabled, a position begun, ended or moved, a unit head's role given or taken: the gia
+    hạn requests waiting on what this person set, or set within a unit they head or headed, may change hands
+    (``deciders``). One person reaches many documents and a watch names one subject per row, so their documents
+    are touched here (too many costs a recount, never truth). A position that simply runs out (its ``valid_to``
+    passes) changes no row: the nightly rebuild moves those requests."""
     state = inspect(changed)
+    person: int | None = None
     if isinstance(changed, User):
         if changed in db.new or not state.attrs.status.history.has_changes():
             return None
         person = changed.id
-    else:
+        units = set(db.scalars(select(Position.unit_id).where(Position.user_id == person,
+                                                              Position.unit_id.is_not(None))))
+    elif isinstance(changed, Position):
         if changed not in db.new and changed not in db.deleted and not any(
-                state.attrs[name].history.has_changes() for name in ("user_id", "organisation_id", "valid_from",
-                                                                     "valid_to")):
+                state.attrs[name].history.has_changes() for name in ("user_id", "organisation_id", "unit_id",
+                                                                     "valid_from", "valid_to")):
             return None
         person = changed.user_id
-    touch(db, "incoming", db.scalars(select(E.document_id).join(A, A.id == E.assignment_id).where(
-        A.assigned_by_id == person, E.state == ExtensionState.PENDING)))
+        units = {changed.unit_id, *state.attrs.unit_id.history.deleted} - {None}
+    else:
+        if Role.UNIT_HEAD not in {changed.role, *state.attrs.role.history.deleted}:
+            return None
+        position = db.get(Position, changed.position_id) if changed.position_id is not None else None
+        units = {position.unit_id} - {None} if position is not None else set()
+    touch(db, "incoming", db.scalars(
+        select(E.document_id).join(A, A.id == E.assignment_id).outerjoin(UNIT_ROW, UNIT_ROW.id == A.parent_id)
+        .where(E.state == ExtensionState.PENDING, or_(A.assigned_by_id == person,
+                                                      UNIT_ROW.assignee_unit_id.in_(units)))))
     return None
 
 
 SOURCE = register(Source(
     name="incoming", label="Văn bản đến", model=D, queues=QUEUES,
     watch={D: lambda db, doc: doc.id, A: lambda db, row: row.document_id, E: lambda db, row: row.document_id,
-           User: _setter_moved, Position: _setter_moved},
+           User: _deciders_moved, Position: _deciders_moved, PositionRole: _deciders_moved},
     items=items, candidates=candidates, endpoint="incoming.document", id_arg="document_id",
     steps=frozenset(DOCUMENT.transitions) | frozenset(ASSIGNMENT.transitions),
 ))

@@ -37,7 +37,7 @@ remind          new, seen, working   (stays)    clerk, agency leader, whoever as
 request_ext…    new, seen, working   (stays)    the lead person, or head of the lead unit; 04/05, a deadline,
                                                 no request waiting (gia hạn: reason and a new date)
 approve_ext…    new, seen, working   (stays)    whoever set its deadline; once they are gone, whoever now directs
-                                                at that level (``deciders.py``); a request waits
+                                                at that level (``deciders.py``), never who asked; a request waits
 refuse_ext…     new, seen, working   (stays)    the same
 ==============  ===================  =========  ===========================================================
 
@@ -376,7 +376,8 @@ def _decided(state: ExtensionState, verb: str) -> Callable[[User, Assignment], s
     return done
 
 
-_DECIDER = "người đã giao hạn này (khi người đó không còn công tác: lãnh đạo đơn vị, lãnh đạo cơ quan thay)"
+_DECIDER = ("người đã giao hạn này (khi người đó không còn công tác: lãnh đạo đơn vị, lãnh đạo cơ quan thay), "
+            "không phải người đề nghị,")
 
 ASSIGNMENT = Flow("incoming_assignment", {t.action: t for t in (
     step("seen", "Đánh dấu đã xem", {AssignmentState.NEW}, _assignee, AssignmentState.SEEN,

@@ -188,7 +188,8 @@ EXTENSION_STEPS = {"extension_requested": "requested", "extension_approved": "ap
 
 def _deciders(doc: IncomingDocument, row: Assignment) -> list[int]:
     """The people who decide the row's gia hạn request now, by incoming's one rule (``decider_of``): whoever set
-    the deadline, or once they are gone the unit's heads or the organisation's agency leaders."""
+    the deadline, or once they are gone the unit's heads or the organisation's agency leaders (never whoever asked:
+    the caller leaves them out, and ``decider_of`` sends a request a unit's head asked to the agency leaders)."""
     kind, owner = incoming.decider_of(row)
     if kind == UNIT:
         return service.holders_of_role(doc.organisation_id, Role.UNIT_HEAD, unit_id=owner)
@@ -216,7 +217,7 @@ def _extension(doc: IncomingDocument, action: str) -> None:
     if step == "requested":
         deciders = _deciders(doc, row)
         whom = [u for u in deciders if u != ext.requested_by_id]
-        instead = "" if row.assigned_by_id in deciders else \
+        instead = "" if row.assigned_by_id in (*deciders, ext.requested_by_id) else \
             f" (thay {row.assigned_by.full_name}, người giao hạn, không còn công tác)"
         title = (f"Đề nghị gia hạn xử lý văn bản đến {ext.proposed_deadline:%d/%m/%Y} (hạn hiện tại "
                  f"{ext.old_deadline:%d/%m/%Y}), chờ ý kiến của bạn{instead}: {subject} — "
