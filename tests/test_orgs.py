@@ -378,6 +378,18 @@ def test_edit_form_moves_a_unit(client, db, system_admin, factory):
     assert len([e for e in _audit(db, "orgs.update") if e.object_id == str(unit.id)]) == 1
 
 
+def test_an_edit_posted_without_the_parent_keeps_it(client, db, system_admin, factory):
+    """A form posted without parent_id (a hand-made request) is not a 500: the organisation keeps its parent."""
+    source = factory.organisation()
+    unit = factory.unit(source, name="Phòng Giữ Nguyên")
+    resp = client.post(f"/quan-tri/co-quan/{unit.id}", data=_form(
+        None, name="Phòng Giữ Nguyên", short_name=unit.short_name, kind="internal_unit", is_issuing=None,
+        organ_id="", parent_id=None))
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+    db.expire_all()
+    assert db.get(Organisation, unit.id).parent_id == source.id
+
+
 def test_edit_form_refuses_a_cycle(client, system_admin, factory):
     org = factory.organisation()
     unit = factory.unit(org)

@@ -259,6 +259,10 @@ def test_only_provincial_it_changes_the_calendar(db, factory, login, client, rol
     assert is_working_day(date(2027, 2, 13)) is False
     if role == Role.ORG_ADMIN:
         assert "Thêm vào lịch" not in client.get("/quan-tri/ngay-lam-viec").get_data(as_text=True)
+    # whatever is posted: the permission comes before the form (a malformed day was a 422 with no message)
+    malformed = client.post("/quan-tri/ngay-lam-viec", data={"day": "31/02/2027", "kind": "x"})
+    assert malformed.status_code == 403
+    assert client.post("/quan-tri/ngay-lam-viec/1/bo", data={}).status_code == 403
 
 
 def test_the_command(app, db):

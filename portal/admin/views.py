@@ -55,7 +55,7 @@ def organisations():
 
 
 def _org_data(form: OrganisationForm) -> orgs.OrgData:
-    parent = (form.parent_id.data or "").strip()
+    parent = str(form.parent_id.data or "").strip()  # not posted: the organisation's own (an int)
     return orgs.OrgData(
         name=form.name.data or "", short_name=form.short_name.data or "", kind=OrgKind(form.kind.data),
         is_issuing=bool(form.is_issuing.data), parent_id=parse_id(parent),
@@ -66,7 +66,7 @@ def _org_data(form: OrganisationForm) -> orgs.OrgData:
 
 def _save_org(form: OrganisationForm, org=None):  # type: ignore[no-untyped-def]
     """Validate and save; on a rule broken, put each message on its field and return None."""
-    parent = (form.parent_id.data or "").strip()
+    parent = str(form.parent_id.data or "").strip()  # not posted: the organisation's own (an int)
     if parent and parse_id(parent) is None:
         form.parent_id.errors = ["Mã số cơ quan cấp trên là một số (xem cột “Mã số” trong cây)."]
         return None

@@ -38,6 +38,7 @@ def workdays():
 @bp.post("/ngay-lam-viec")
 @login_required
 def add_workday():
+    service.require_manage(current_user)
     form = WorkdayForm()
     year = form.day.data.year if form.day.data else local_today().year
     if not form.validate_on_submit():
@@ -54,6 +55,7 @@ def add_workday():
 @bp.post("/ngay-lam-viec/<id:override_id>/bo")
 @login_required
 def remove_workday(override_id: int):
+    service.require_manage(current_user)
     form = EmptyForm(prefix="remove")
     if not form.validate_on_submit():
         return _page(WorkdayForm(formdata=None), local_today().year, 400)

@@ -65,10 +65,16 @@ def _year(year: int) -> int:
     return year
 
 
-def add_override(actor: User | None, day: date | None, kind: str, note: str) -> WorkdayOverride:
-    """A day off (``nghi``) or a working day (``lam_bu``) for ``day``; ``note`` says on what decision."""
+def require_manage(actor: User | None) -> None:
+    """Only provincial IT changes the calendar: checked before the form is read, so anyone else gets a 403
+    whatever they posted."""
     if not can_manage(actor):
         raise NotAllowed("workdays.change", "Chỉ quản trị hệ thống cấp tỉnh được sửa lịch ngày làm việc.")
+
+
+def add_override(actor: User | None, day: date | None, kind: str, note: str) -> WorkdayOverride:
+    """A day off (``nghi``) or a working day (``lam_bu``) for ``day``; ``note`` says on what decision."""
+    require_manage(actor)
     errors: dict[str, str] = {}
     note = (nfc(note) or "").strip()
     if not note:
@@ -102,8 +108,7 @@ def add_override(actor: User | None, day: date | None, kind: str, note: str) -> 
 
 
 def remove_override(actor: User | None, override_id: int) -> WorkdayOverride:
-    if not can_manage(actor):
-        raise NotAllowed("workdays.change", "Chỉ quản trị hệ thống cấp tỉnh được sửa lịch ngày làm việc.")
+    require_manage(actor)
     row = session.get(WorkdayOverride, override_id, with_for_update=True)
     if row is None:
         raise NotFound()
