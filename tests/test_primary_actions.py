@@ -25,8 +25,10 @@ from portal.incoming import workflow as incoming_flow
 from portal.incoming.models import AssignmentRole
 from portal.incoming.visibility import WORK_STATUSES
 from portal.timeutil import format_datetime
+from tests.page_forms import PageForms
 from tests.test_drafts_pages import (
     _matrix_draft,
+    created,
     fake_signatures,  # noqa: F401  (fixture, autouse: signing without a key)
 )
 from tests.test_drafts_pages import office as drafts_office  # noqa: F401  (fixture)
@@ -182,8 +184,8 @@ DRAFTS_MAIN = {
 
 def test_drafts_main_step_for_each_state_and_person(db, drf):
     """The comment round stays open through every state: the colleague's main step is always to
-    answer it, the drafter's (once the draft left them) to close it; those forms stay beside their
-    round, the others are the page's main button."""
+    answer it (the page's main button, below), the drafter's (once the draft left them) to close it
+    (a button beside its round)."""
     p = drf[3]
     chosen = {}
     for status in (D.DRAFT, D.UNIT_REVIEW, D.FORMAT_CHECK, D.SIGNING, D.SIGNED, D.ISSUED, D.RECALLED, D.CANCELLED):
@@ -216,14 +218,21 @@ def _step_of(details) -> str:
     return details.get("id").removeprefix("action-")
 
 
+def _forms_of(details, step: str) -> list:
+    """A step's forms: one per step, but the answer has one per open invitation (answer-<invite>)."""
+    if step == "answer":
+        return details.xpath('.//form[starts-with(@id, "answer-")]')
+    return details.xpath(f'.//form[@id="step-{step}"]')
+
+
 def _assert_panel(tree, main: str, menu: list[str], *, opened: str | None) -> None:
     primary, others = _panel(tree)
     assert [_step_of(d) for d in primary] == [main]
     assert primary[0].get("data-primary") == main
-    assert primary[0].xpath(f'.//form[@id="step-{main}"]'), "the main step's form is inside its button"
+    assert _forms_of(primary[0], main), "the main step's form is inside its button"
     assert [_step_of(d) for d in others] == menu, "the menu in the order of preference"
     for d in others:
-        assert d.xpath(f'.//form[@id="step-{_step_of(d)}"]')
+        assert _forms_of(d, _step_of(d))
     assert tree.xpath('//div[@class="action-more"]/h3/text()') == (["Thao tác khác"] if menu else [])
     every = primary + others
     assert {d.get("name") for d in every} == {"actions"}, "one exclusive group: opening one closes the others"
@@ -320,6 +329,105 @@ def test_draft_refused_form_opens_again_with_its_errors(db, drf, as_person):
     form = tree.xpath('//form[@id="step-forward"]')[0]
     assert form.xpath('.//textarea[@name="forward-note"]')[0].text.strip() == typed
     assert form.xpath('.//div[@class="error-summary"][@autofocus]/ul/li/a/@href') == ["#forward-leader_id"]
+
+
+# --- the answer to a comment round is a step of the panel ------------------------------------------------
+
+@pytest.mark.parametrize("status", [D.DRAFT, D.SIGNING])
+def test_an_invited_officer_whose_only_step_is_to_answer_gets_it_as_the_main_step(db, drf, as_person, app,
+                                                                                   monkeypatch, status):
+    """Before: the answer form sat under its round and the action section was missing, as if there were
+    nothing to do. Now the answer is the main step, open, once on the page; the round shows only the
+    state of its answers and points to it. Posted from there (its own CSRF token), it is recorded;
+    refused, it comes back open with what was typed (whole page, or the form alone for htmx)."""
+    p = drf[3]
+    draft = _matrix_draft(db, drf, status)
+    [invite] = drafts.my_open_invites(p["colleague"], draft)
+    colleague = as_person(p["colleague"])  # signed in first: the sign-in form's token is not this test's
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    page = colleague.get(_draft_url(draft))
+    tree = _tree(page)
+    assert tree.xpath('//section[@id="actions"]/h2/text()') == ["Xử lý dự thảo"]
+    _assert_panel(tree, "answer", [], opened="answer")
+    assert tree.xpath('//details[@data-primary]/summary/text()') == ["Cho ý kiến"]
+    action = _draft_url(draft, f"y-kien/{invite.id}")
+    assert len(tree.xpath(f'//form[@action="{action}"]')) == 1, "the answer form once on the page"
+    assert tree.xpath(f'//details[@data-primary]//form[@action="{action}"]')
+    assert "Góp ý?" in tree.xpath('//details[@data-primary]//p[@class="subject"]/text()'), "under its question"
+    assert not tree.xpath('//section[@id="comments"]//form'), "the round shows only the state of its answers"
+    assert tree.xpath('//section[@id="comments"]//a[@href="#action-answer"]')
+
+    # refused (no choice made): the page again, the answer open with what was typed and its message
+    [(_actions, fields)] = [(a, f) for a, f in PageForms(page.get_data(as_text=True)).forms if action in a]
+    assert fields[f"answer{invite.id}-csrf_token"][0], "the page's own token is posted back"
+    typed = "Đề nghị bổ sung căn cứ pháp lý tại điều 2."
+    refused = {**fields, f"answer{invite.id}-text": typed}
+    refused.pop(f"answer{invite.id}-answer", None)
+    resp = colleague.post(action, data=refused)
+    assert resp.status_code == 422
+    tree = _tree(resp)
+    _assert_panel(tree, "answer", [], opened="answer")
+    (form,) = tree.xpath(f'//details[@data-primary]//form[@id="answer-{invite.id}"]')
+    assert form.xpath(f'.//textarea[@name="answer{invite.id}-text"]')[0].text.strip() == typed
+    assert "Hãy chọn Đồng ý, Không đồng ý hoặc Ý kiến khác." in form.xpath('.//div[@class="error-summary"]')[0] \
+        .text_content()
+    assert len(tree.xpath("//*[@autofocus]")) == 1
+    resp = colleague.post(action, data=refused, headers=HX)
+    assert resp.status_code == 422
+    fragment = lxml.html.fragment_fromstring(resp.get_data(as_text=True), create_parent="div")
+    assert fragment.xpath("./form/@id") == [f"answer-{invite.id}"]
+    assert fragment.xpath(f'.//textarea[@name="answer{invite.id}-text"]')[0].text.strip() == typed
+    assert drafts.my_open_invites(p["colleague"], draft) == [invite], "nothing recorded"
+
+    # without the page's CSRF token: refused; with it, from the main step: recorded once
+    assert colleague.post(action, data={**refused, f"answer{invite.id}-csrf_token": ""}).status_code == 400
+    resp = colleague.post(action, data={**refused, f"answer{invite.id}-answer": "khac"})
+    assert resp.status_code == 303
+    db.expire_all()
+    assert drafts.my_open_invites(p["colleague"], draft) == []
+    assert drafts.history(draft)[-1].action == "answer"
+    tree = _tree(colleague.get(_draft_url(draft)))
+    assert _panel(tree) == ([], []), "nothing left to do: no panel"
+    assert not tree.xpath('//section[@id="actions"]')
+    assert typed in tree.xpath('//section[@id="comments"]//table')[0].text_content()
+
+
+def test_two_open_invitations_are_one_step_with_a_form_for_each_question(db, drf, as_person):
+    p = drf[3]
+    draft = created(db, drf)
+    drafts.ask_comments(p["officer"], draft, [p["colleague"].id], "Góp ý điều 1?", None)
+    drafts.ask_comments(p["officer"], draft, [p["colleague"].id], "Góp ý điều 2?", None)
+    db.commit()
+    tree = _tree(as_person(p["colleague"]).get(_draft_url(draft)))
+    _assert_panel(tree, "answer", [], opened="answer")
+    blocks = tree.xpath('//details[@data-primary]//div[@class="answer-to"]')
+    assert [b.xpath('./p[@class="subject"]/text()')[0] for b in blocks] == ["Góp ý điều 1?", "Góp ý điều 2?"]
+    assert [len(b.xpath(".//form")) for b in blocks] == [1, 1]
+    assert len(tree.xpath('//form[starts-with(@id, "answer-")]')) == 2
+
+
+def test_a_holder_also_invited_keeps_their_step_main_and_the_answer_in_the_menu(db, drf, as_person):
+    """The order of preference puts the holder's step (duyệt) first: the draft waits on it; the
+    answer, the person's own side road, is first in "Thao tác khác"."""
+    p = drf[3]
+    draft = created(db, drf)
+    drafts.ask_comments(p["officer"], draft, [p["head"].id], "Trưởng phòng góp ý?", None)
+    drafts.submit(p["officer"], draft)
+    db.commit()
+    tree = _tree(as_person(p["head"]).get(_draft_url(draft)))
+    _assert_panel(tree, "approve", ["answer", "send_back"], opened="approve")
+    assert len(tree.xpath('//form[starts-with(@id, "answer-")]')) == 1
+
+
+def test_the_drafters_page_offers_no_answer_and_keeps_the_round(db, drf, as_person):
+    p = drf[3]
+    draft = _matrix_draft(db, drf, D.DRAFT)
+    tree = _tree(as_person(p["officer"]).get(_draft_url(draft)))
+    _assert_panel(tree, "submit", ["version", "details", "ask", "cancel"], opened="submit")
+    assert not tree.xpath('//form[starts-with(@id, "answer-")]')
+    assert not tree.xpath('//a[@href="#action-answer"]')
+    rows = tree.xpath('//section[@id="comments"]//table[contains(@class, "answers")]/tbody/tr')
+    assert [r.xpath("./td/text()")[:2] for r in rows] == [[p["colleague"].full_name, "Chưa trả lời"]]
 
 
 # --- the history as a timeline ------------------------------------------------------------------------

@@ -73,6 +73,13 @@ STEPS = {
 }
 
 
+# Cho ý kiến is a step of the page's panel too (issue 18.3): a person whose only step is to answer gets
+# it as the main button, otherwise in "Thao tác khác" where ``PREFERENCE`` puts it. Its partial holds
+# one form per open invitation, each posted to ``answer`` with the invitation in the URL; so it is not
+# in STEPS, whose forms are one per step and post to the draft.
+PANEL = {**STEPS, "answer": StepView(AnswerForm, "_step_answers.html", "Cho ý kiến", "drafts.answer")}
+
+
 def available_steps(user: User, draft: Draft) -> list[str]:
     """The step forms the page shows: the table's allowed actions, in the page's order."""
     allowed = services.allowed(user, draft)
@@ -145,8 +152,8 @@ def _page(draft: Draft, status: int = 200, *, step: str | None = None, form: Fla
     if fragment is None and step in STEPS:
         fragment = f"drafts/{STEPS[step].template}"
     return render(
-        "drafts/draft.html", fragment, status, draft=draft, forms=forms, steps=STEPS, step=step,
-        ranked=ranked_actions(forms), ask_first=PREFERENCE.ask_first,
+        "drafts/draft.html", fragment, status, draft=draft, forms=forms, steps=PANEL, step=step,
+        ranked=ranked_actions([*forms, *(["answer"] if invites else [])]), ask_first=PREFERENCE.ask_first,
         holder=_holder_text(draft), drafter=session.get(User, draft.drafter_id),
         signer=session.get(User, draft.signer_id) if draft.signer_id else None,
         reply_to=_visible_incoming(draft.reply_to_id), versions=versions,
