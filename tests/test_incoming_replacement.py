@@ -2,7 +2,10 @@
 inside the portal or through the axis, the earlier record's open assignments close in the transaction that receives
 the new one, with the outcome "văn bản bị thay thế" (never "Hoàn thành" for work not done), a waiting gia hạn
 request closes undecided, the history names the new document and the rows closed, the audit the new document's id,
-and the inbox items leave. A correction (cập nhật) closes nothing. Runs on SQLite and PostgreSQL."""
+and the inbox items leave. The earlier record becomes "Đã bị thay thế" (final, no status package goes to the sender),
+leaves the open lists and the Quá hạn / Sắp đến hạn counts, names the new one (and the new one it), its register
+row says what replaced it, the people whose parts closed are told, and the leader directing the new one may give it
+to the same assignees in one step. A correction (cập nhật) closes nothing. Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from portal.auth.models import Role
 from portal.documents.models import IncomingDocument
 from portal.drafts import services as drafts
 from portal.exchange import edxml, outbound, receiving
+from portal.exchange.models import ExchangePackage
 from portal.inbox import queries as inbox
 from portal.incoming import services
 from portal.incoming.models import Assignment, AssignmentOutcome, AssignmentRole, AssignmentState, ExtensionState
@@ -103,7 +107,9 @@ def test_a_replacement_through_the_axis_closes_the_open_work(app: Flask, db, log
     assert all(r.finished_at is not None for r in rows)
     ext = next(r for r in rows if r.extensions).extensions[-1]
     assert (ext.state, ext.decided_by_id) == (ExtensionState.CLOSED, None)
-    assert doc.status == services.S.IN_PROGRESS  # the document's own step stays the clerk's and the leader's
+    assert doc.status == services.S.REPLACED
+    assert doc.replaced_by_id == new.id
+    assert (doc.status_label, new.status) == ("Đã bị thay thế", services.S.ARRIVED)
 
     last = services.history(doc)[-1]
     assert (last.action, last.actor_name) == ("replaced", "Văn phòng Chính phủ")
@@ -195,3 +201,173 @@ def test_a_replacement_inside_the_portal_closes_the_recipients_open_work(db, dra
     assert work_on(db, receivers, earlier) == set()
     services.accept(p["r_clerk"], new)  # (at 01 the agency leaders see it too, but only a clerk may accept it)
     checked(db, receivers)
+
+
+# --- "Đã bị thay thế": a final status, the links, the register, the counts, the notices, the carry-over ------------
+
+def sent_statuses(db, doc: IncomingDocument) -> list[str]:
+    return list(db.execute(select(ExchangePackage.status_code).where(
+        ExchangePackage.kind == "status", ExchangePackage.incoming_document_id == doc.id)
+        .order_by(ExchangePackage.id)).scalars())
+
+
+def replaced(db, handled):  # type: ignore[no-untyped-def]
+    """The first document replaced by "31", which the clerk registers and presents to the leader."""
+    org, _unit, p, _doc = handled
+    [new] = receive(org, edxml.BusinessType.REPLACE, "31").documents
+    services.register(p["clerk"], new, services.Metadata(
+        type_name="Công văn", code_number="31", code_notation="VPCP-TH", issued_date=DAY,
+        organ_name="Văn phòng Chính phủ", subject="V/v tổng hợp số liệu (thay thế)", document_id=new.document_id))
+    services.present(p["clerk"], new, p["leader"].id)
+    db.commit()
+    return new
+
+
+def test_the_replaced_document_is_final_and_tells_the_sender_nothing(app: Flask, db, login, handled):
+    _org, _unit, p, doc = handled
+    before = sent_statuses(db, doc)
+    assert before[-1] == "05"
+    new = replaced(db, handled)
+    assert sent_statuses(db, doc) == before  # "tt" has no edXML code: nothing goes to the sender for it
+    assert doc.status == services.S.REPLACED
+    assert services.history(doc)[-1].status_changed
+    assert services.sender_events(doc)[-1].status != "tt"
+    everyone = [p[k] for k in ("clerk", "leader", "deputy", "head", "officer", "other")]
+    for who in everyone:  # only viewing is left
+        assert services.offered(who, doc) == set(), who.username
+    for who, url in (("officer", "hoan-thanh"), ("leader", "mo-lai"), ("clerk", "trinh"), ("leader", "phan-phoi"),
+                     ("officer", "tien-do"), ("clerk", "xac-nhan-thu-hoi")):
+        client = login(p[who], c=app.test_client())
+        client.get(f"/van-ban-den/{doc.id}")
+        resp = client.post(f"/van-ban-den/{doc.id}/{url}", data={}, headers={"HX-Request": "true"})
+        assert resp.status_code == 403, (who, url, resp.status_code)
+        said = "Bạn không có phần việc đang mở" if url == "tien-do" else "trạng thái “Đã bị thay thế”"
+        assert said in resp.get_data(as_text=True), (who, url)
+    # a recall asked of it later is no clerk's work
+    services.request_recall(doc, "Thu hồi bản cũ", "Văn phòng Chính phủ")
+    assert doc.recall_requested_at is None
+    db.commit()
+    checked(db, everyone)
+    assert all(item[1] == "incoming.cho-phan-phoi" for item in work_on(db, everyone, new))
+    assert work_on(db, everyone, doc) == set()
+
+
+def test_the_pages_name_each_other(app: Flask, db, login, handled):
+    _org, _unit, p, doc = handled
+    new = replaced(db, handled)
+    old_page = login(p["officer"], c=app.test_client()).get(f"/van-ban-den/{doc.id}").get_data(as_text=True)
+    assert "Bị thay thế bởi" in old_page
+    assert "văn bản 31/VPCP-TH" in old_page
+    assert f'href="/van-ban-den/{new.id}"' not in old_page  # the officer has no part in the new one yet: no link
+    leader = login(p["leader"], c=app.test_client())
+    old_page = leader.get(f"/van-ban-den/{doc.id}").get_data(as_text=True)
+    assert f'<a href="/van-ban-den/{new.id}">văn bản 31/VPCP-TH' in old_page
+    assert 'status-tt">Đã bị thay thế' in old_page
+    new_page = leader.get(f"/van-ban-den/{new.id}").get_data(as_text=True)
+    assert f'Thay thế <a href="/van-ban-den/{doc.id}">văn bản 30/VPCP-TH' in new_page
+    assert "Giao như văn bản bị thay thế" in new_page
+    # the lists: "Tất cả" shows it with its label, the open ones do not
+    listing = leader.get("/van-ban-den/?ds=tat-ca").get_data(as_text=True)
+    assert f"/van-ban-den/{doc.id}" in listing
+    assert "Đã bị thay thế" in listing
+    assert f"/van-ban-den/{doc.id}\"" not in leader.get("/van-ban-den/?ds=dang-xu-ly").get_data(as_text=True)
+
+
+def test_the_counts_leave_with_it(db, handled):
+    from portal.incoming import queries
+
+    _org, _unit, p, doc = handled
+    doc.due_date = DAY - dt.timedelta(days=10)  # late for the front desk
+    for row in services.assignments_of(doc):
+        if row.assignee_user_id == p["other"].id:
+            row.deadline = dt.datetime.now(VIETNAM).date()  # due today for the co-operating officer
+    db.commit()
+    people = [p[k] for k in ("clerk", "leader", "deputy", "head", "officer", "other")]
+    assert queries.overdue_count(p["clerk"]) == 1 == queries.overdue_count(p["leader"])
+    assert queries.due_soon_count(p["other"]) == 1
+    inbox_check.lists_agree(people)
+    replaced(db, handled)
+    for who in people:
+        assert queries.overdue_count(who) == 0, who.username
+        assert queries.due_soon_count(who) == 0, who.username
+        for slug in ("dang-xu-ly", "cho-xu-ly", "qua-han", "sap-den-han"):
+            if queries.QUEUES[slug].available(who):
+                assert queries.count(who, queries.QUEUES[slug]) == 0, (who.username, slug)
+    checked(db, people)
+    inbox_check.lists_agree(people)
+
+
+def test_the_register_says_what_replaced_it(db, handled):
+    from portal.registers import services as registers
+    from portal.timeutil import local_today
+
+    org, _unit, _p, doc = handled
+    new = replaced(db, handled)
+    year = local_today().year
+    for kind in ("den", "giai_quyet"):
+        rows = {row.number: row for row in registers.source(org.id, registers.Params(kind, year=year))}
+        note = f"Bị thay thế bởi văn bản số đến {new.arrival_number:02d}"
+        assert any(note in cell for cell in rows[doc.arrival_number].cells), (kind, rows[doc.arrival_number].cells)
+        assert not any("Bị thay thế" in cell for cell in rows[new.arrival_number].cells)
+
+
+def test_the_people_whose_parts_closed_are_told(db, handled):
+    from portal.notifications.models import Notification
+
+    _org, _unit, p, doc = handled
+    new = replaced(db, handled)
+    told = {n.user_id: n for n in db.execute(select(Notification).where(Notification.kind == "replaced")).scalars()}
+    assert set(told) == {p["head"].id, p["other"].id, p["clerk"].id, p["officer"].id}
+    notice = told[p["officer"].id]
+    assert notice.title.startswith("Văn bản đã bị thay thế bởi văn bản 31/VPCP-TH, phần việc của bạn đã đóng")
+    assert notice.url == f"/van-ban-den/{doc.id}"
+    assert notice.key == f"replaced.{doc.id}.{new.id}"
+
+
+def test_the_leader_gives_the_new_one_to_the_same_people(app: Flask, db, login, handled):
+    _org, _unit, p, doc = handled
+    old_rows = {(r.role, r.assignee_user_id, r.assignee_unit_id, r.deadline)
+                for r in services.assignments_of(doc) if r.level == 1}
+    new = replaced(db, handled)
+    assert services.may_carry_over(p["leader"], new)
+    assert not services.may_carry_over(p["deputy"], new)
+    assert not services.may_carry_over(p["leader"], doc)
+    url = f"/van-ban-den/{new.id}/giao-nhu-van-ban-bi-thay-the"
+    deputy = login(p["deputy"], c=app.test_client())
+    refused = deputy.post(url, data={}, headers={"HX-Request": "true"})
+    assert refused.status_code in (400, 403)
+    on_old = login(p["leader"], c=app.test_client())
+    on_old.get(f"/van-ban-den/{doc.id}")
+    resp = on_old.post(f"/van-ban-den/{doc.id}/giao-nhu-van-ban-bi-thay-the", data={})
+    assert resp.status_code in (400, 403)
+
+    with app.test_request_context():
+        services.carry_over(p["leader"], new)
+    assert new.status == services.S.ASSIGNED
+    rows = services.assignments_of(new)
+    assert {(r.role, r.assignee_user_id, r.assignee_unit_id, r.deadline) for r in rows} == old_rows
+    assert rows[0].directive.startswith("Giao như văn bản bị thay thế (số đến ")
+    assert services.history(new)[-1].action == "direct"
+    audit = db.execute(select(AuditEntry).where(AuditEntry.action == "incoming.carry_over")).scalar_one()
+    assert audit.details_dict == {"replaced": [doc.id], "assignments": [r.id for r in rows]}
+    assert sent_statuses(db, new)[-1] == "04"  # the sender hears the new one directed, as after "Phân phối"
+    with pytest.raises(services.Repeated, match="đã được phân phối"):
+        services.carry_over(p["leader"], new)
+    db.commit()
+    everyone = [p[k] for k in ("clerk", "leader", "deputy", "head", "officer", "other")]
+    checked(db, everyone)
+    assert (p["other"].username, "incoming.cho-xu-ly") in work_on(db, everyone, new)
+
+
+def test_the_carry_over_through_the_page(app: Flask, db, login, handled):
+    _org, _unit, p, _doc = handled
+    new = replaced(db, handled)
+    leader = login(p["leader"], c=app.test_client())
+    page = leader.get(f"/van-ban-den/{new.id}").get_data(as_text=True)
+    assert f'action="/van-ban-den/{new.id}/giao-nhu-van-ban-bi-thay-the"' in page
+    url = f"/van-ban-den/{new.id}/giao-nhu-van-ban-bi-thay-the"
+    assert leader.post(url, data={}).status_code == 303
+    assert db.get(IncomingDocument, new.id, populate_existing=True).status == services.S.ASSIGNED
+    again = leader.post(url, data={}, headers={"HX-Request": "true"})
+    assert again.status_code == 409
+    assert "đã được phân phối" in again.get_data(as_text=True)

@@ -72,7 +72,9 @@ class Channel(enum.StrEnum):
 
 
 class IncomingStatus(enum.StrEnum):
-    """SPEC §5.2; the codes are the edXML status codes sent back to the sender."""
+    """SPEC §5.2; the codes are the edXML status codes sent back to the sender, except the local ones: "03p"
+    (presented, still 03 to the sender) and "tt" (replaced by a newer document, SPEC §5.8: no edXML code, never
+    sent; the sender issued the replacement and is told of the new document's own steps)."""
 
     ARRIVED = "01"
     RETURNED = "02"
@@ -82,11 +84,13 @@ class IncomingStatus(enum.StrEnum):
     IN_PROGRESS = "05"
     DONE = "06"
     RECALLED = "15"
+    REPLACED = "tt"
 
     @property
     def label(self) -> str:
         return {"01": "Chờ tiếp nhận", "02": "Đã trả lại", "03": "Đã vào sổ", "03p": "Chờ phân phối",
-                "04": "Đã phân công", "05": "Đang xử lý", "06": "Hoàn thành", "15": "Đã thu hồi"}[self.value]
+                "04": "Đã phân công", "05": "Đang xử lý", "06": "Hoàn thành", "15": "Đã thu hồi",
+                "tt": "Đã bị thay thế"}[self.value]
 
 
 class OutgoingStatus(enum.StrEnum):
@@ -212,6 +216,8 @@ class IncomingDocument(_DocumentFields, Base):
     recall_reason: Mapped[str | None] = mapped_column(String(1000))
     recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     recalled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # the newer document of this organisation that replaced this one (SPEC §5.8, status "tt"); the newest if twice
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("incoming_documents.id"))
     # the list's sort key: urgent first (Hỏa tốc 3 … Thường 0), then newest; kept as one column so
     # keyset pagination walks one index (SPEC §16)
     sort_key: Mapped[str] = mapped_column(String(40), default="")

@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from portal.db import session
-from portal.documents.models import IncomingDocument, OutgoingDocument, Urgency
+from portal.documents.models import IncomingDocument, IncomingStatus, OutgoingDocument, Urgency
 from portal.exchange import edxml, outbound
 from portal.exchange.models import Direction, ExchangePackage, PackageState
 from portal.incoming import services as incoming
@@ -207,7 +207,7 @@ def status_of(r) -> Status:  # type: ignore[no-untyped-def]
 def _inside_status(r) -> Status:  # type: ignore[no-untyped-def]
     doc = session.get_one(IncomingDocument, r.incoming_document_id)
     events = incoming.sender_events(doc)
-    code = doc.status.value
+    code = doc.status.value if doc.status != IncomingStatus.REPLACED else (events[-1].status if events else "01")
     at = events[-1].at if events else r.sent_at
     reason = doc.return_reason if code == "02" else None
     if r.recall_answer == "16":

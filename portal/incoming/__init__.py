@@ -8,6 +8,7 @@ from flask import Blueprint
 bp = Blueprint("incoming", __name__, url_prefix="/van-ban-den")
 
 from portal.incoming import (  # noqa: E402,F401  (routes and tasks register on import)
+    carry_views,
     extension_views,
     intake_views,
     list_views,

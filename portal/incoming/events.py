@@ -143,7 +143,7 @@ def set_sort_key(doc: IncomingDocument) -> None:
 def sort_key(doc: IncomingDocument) -> str:
     """Urgent before ordinary while still open, then by arrival, newest first when sorted
     descending; the id makes it unique, so keyset pagination never skips or repeats a row."""
-    closed = doc.status in (S.RETURNED, S.DONE, S.RECALLED)
+    closed = doc.status in (S.RETURNED, S.DONE, S.RECALLED, S.REPLACED)
     urgent = 1 if doc.urgency and int(doc.urgency) >= Urgency.URGENT and not closed else 0
     stamp = int(doc.arrived_at.timestamp() * 1_000_000)
     return f"{urgent}{stamp:017d}{doc.id:012d}"

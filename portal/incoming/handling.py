@@ -190,7 +190,7 @@ def reminders_for(user: User, limit: int = 50) -> list[Reminder]:
     return list(session.execute(
         select(Reminder).join(Assignment, Assignment.id == Reminder.assignment_id)
         .join(IncomingDocument, IncomingDocument.id == Assignment.document_id)
-        .where(who, IncomingDocument.status != S.RECALLED).order_by(Reminder.id.desc()).limit(limit)
+        .where(who, IncomingDocument.status.not_in((S.RECALLED, S.REPLACED))).order_by(Reminder.id.desc()).limit(limit)
     ).scalars())
 
 

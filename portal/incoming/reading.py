@@ -91,9 +91,11 @@ def source_of(doc: IncomingDocument) -> Source | None:
 
 
 def sender_events(doc: IncomingDocument) -> list[IncomingEvent]:
-    """Only status changes travel back, never the receiver's internal directives."""
+    """Only status changes travel back, never the receiver's internal directives, nor "Đã bị thay thế" (a local
+    status without an edXML code: the sender issued the replacement and follows the new document)."""
     return list(session.execute(select(IncomingEvent).where(IncomingEvent.document_id == doc.id,
-                                                            IncomingEvent.status_changed.is_(True))
+                                                            IncomingEvent.status_changed.is_(True),
+                                                            IncomingEvent.status != S.REPLACED.value)
                                 .order_by(IncomingEvent.id)).scalars())
 
 

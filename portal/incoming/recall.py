@@ -21,7 +21,7 @@ from portal.text import nfc
 def request_recall(doc: IncomingDocument, reason: str, sender_name: str) -> None:
     """The sender recalls (called by the outgoing side). At 01 it is recalled at once; later the
     receiving clerk confirms."""
-    if doc.status in (S.RETURNED, S.RECALLED):
+    if doc.status in (S.RETURNED, S.RECALLED, S.REPLACED):  # gone, or replaced (final): nothing left to recall
         return
     doc.recall_requested_at = events._now()
     doc.recall_reason = (nfc(reason) or "")[:1000]

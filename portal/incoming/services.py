@@ -14,7 +14,9 @@ modules that hold them, so callers import ``portal.incoming.services`` only. No 
 - ``extensions.py``  request_extension, approve_extension, refuse_extension (gia hạn), extensions_of
 - ``deciders.py``    who decides a gia hạn request: its deadline's setter, or whoever stands in once they are gone
 - ``recall.py``      request_recall, confirm_recall, refuse_recall
-- ``replacement.py`` replace: the sender's replacement names the new document and closes the open assignments
+- ``replacement.py`` replace: the sender's replacement names the new document, closes the open assignments and
+                     moves the earlier one to "Đã bị thay thế" (final)
+- ``carry_over.py``  the links between the two, and "Giao như văn bản bị thay thế" (direct the new one the same way)
 - ``reading.py``     files, history, assignments, open_file, the sender's view, lookups
 
 Every step function starts with the table's guard on the document locked for this transaction,
@@ -41,6 +43,8 @@ from portal.incoming.arrival import (
     register,
     return_to_sender,
 )
+from portal.incoming.carry_over import CARRY_OVER, carry_over, may_carry_over
+from portal.incoming.carry_over import links as replacement_links
 from portal.incoming.deciders import decider_of, may_decide
 from portal.incoming.directing import (
     AssigneeSpec,
@@ -134,7 +138,7 @@ from portal.incoming.recall import (
     refuse_recall,
     request_recall,
 )
-from portal.incoming.replacement import replace
+from portal.incoming.replacement import on_replaced, replace
 from portal.incoming.visibility import (
     OPEN_STATUSES,
     WORK_STATUSES,
@@ -178,6 +182,6 @@ class _Face(types.ModuleType):
 
 
 _BEHIND = [sys.modules[f"portal.incoming.{name}"] for name in (
-    "arrival", "deciders", "directing", "events", "extensions", "handling", "limits", "metadata", "parts", "reading",
-    "recall", "replacement", "visibility", "workflow")]
+    "arrival", "carry_over", "deciders", "directing", "events", "extensions", "handling", "limits", "metadata", "parts",
+    "reading", "recall", "replacement", "visibility", "workflow")]
 sys.modules[__name__].__class__ = _Face

@@ -137,11 +137,14 @@ def _page(doc: IncomingDocument, status: int = 200, *, step: str | None = None, 
     if step in EXTENSION_FORMS and form is not None:
         extension_forms.setdefault(extra["row"].id, {})[step] = form  # type: ignore[attr-defined]
     slip = url_for("incoming.slip", document_id=doc.id) if "incoming.slip" in current_app.view_functions else None
-    fragment = f"incoming/{STEPS[step].template if step in STEPS else ROW_TEMPLATES[step]}" if step else None
+    fragment = extra.pop("fragment", None) or (  # type: ignore[assignment]
+        f"incoming/{STEPS[step].template if step in STEPS else ROW_TEMPLATES[step]}" if step else None)
     row = extra.get("row")
     context = {"rows": {}, "duplicates": [], "remind_row_id": row.id if row else None, "failed_step": step,
                "once_field": once.FIELD, "new_token": once.new_token, "posted_token": request.form.get(once.FIELD),
-               **extra}  # type: ignore[attr-defined]
+               "replacement": services.replacement_links(current_user, doc),
+               "carry_form": EmptyForm(prefix="carry_over", formdata=None)
+               if services.may_carry_over(current_user, doc) else None, **extra}  # type: ignore[attr-defined]
     files = services.files_of(doc)
     return render("incoming/document.html", fragment, status, doc=doc, forms=forms, steps=STEPS, step=step,
                   ranked=ranked_actions(forms), ask_first=PREFERENCE.ask_first,

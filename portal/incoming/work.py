@@ -105,7 +105,7 @@ def items(db: Session, ids: Collection[int]) -> Iterator[Item]:
         elif doc.status == S.PRESENTED and doc.presented_to_id is not None:
             yield Item(owner_kind=USER, owner_id=doc.presented_to_id, queue="incoming.cho-phan-phoi",
                        due_day=doc.due_date, **common)
-        if doc.recall_requested_at is not None and doc.status not in (S.RETURNED, S.RECALLED):
+        if doc.recall_requested_at is not None and doc.status not in (S.RETURNED, S.RECALLED, S.REPLACED):
             yield Item(owner_kind=ORG, owner_id=org, queue="incoming.thu-hoi", **common)
         for part in parts.get(doc.id, ()):
             if part.assignee_user_id is not None:

@@ -5,7 +5,8 @@ Every step function in ``services`` starts with ``DOCUMENT.guard`` (or ``ASSIGNM
 document locked for this transaction; the page offers ``offered(user, doc)``; the permission matrix
 and the concurrency tests iterate over both tables. So they cannot disagree.
 
-Document (``IncomingDocument.status``; 03u = accepted without số đến, 03n = numbered):
+Document (``IncomingDocument.status``; 03u = accepted without số đến, 03n = numbered; tt = replaced by the sender's
+new document, final: ``replacement.py`` moves it there, no step leaves it or acts on it):
 
 ==================  =====================  ==========  ================================================
 action              from                   to          who
@@ -22,8 +23,8 @@ file_info           03p                    06          the leader it is presente
 unit_direct         04, 05, 06             (stays)     head of an assigned unit not yet distributed
 finish              04, 05                 06          the lead person (closes the lead chain only)
 reopen              06 with a lead         05          an agency leader, or the head of the lead unit
-confirm_recall      not 02/15, asked       15          clerk
-refuse_recall       not 02/15, asked       (stays)     clerk
+confirm_recall      not 02/15/tt, asked    15          clerk
+refuse_recall       not 02/15/tt, asked    (stays)     clerk
 ==================  =====================  ==========  ================================================
 
 Assignment (``Assignment.state``; the document must be at 04/05/06 as noted):
@@ -256,7 +257,7 @@ def _recall_asked(doc: IncomingDocument) -> bool:
 
 AFTER_PRESENTING = (S.PRESENTED, S.ASSIGNED, S.IN_PROGRESS, S.DONE)
 ASSIGNED_OR_LATER = (S.ASSIGNED, S.IN_PROGRESS, S.DONE)
-NOT_GONE = tuple(s for s in S if s not in (S.RETURNED, S.RECALLED))
+NOT_GONE = tuple(s for s in S if s not in (S.RETURNED, S.RECALLED, S.REPLACED))  # "tt": only viewing is left
 
 DOCUMENT = Flow("incoming", {t.action: t for t in (
     step("accept", "Tiếp nhận văn bản", {S.ARRIVED}, _clerk, S.REGISTERED, done=_accepted,

@@ -231,6 +231,16 @@ def _extension(doc: IncomingDocument, action: str) -> None:
     service.notify(whom, "extension", subject_of(title, 300), doc_url(doc), f"extension.{ext.id}.{step}")
 
 
+def on_replaced(doc: IncomingDocument, new: IncomingDocument, rows: list[Assignment]) -> None:
+    """The sender replaced a document (SPEC §5.8): each person whose part closed (or the head of the unit it named)
+    hears that the work stopped and which document replaced it, once per replacement."""
+    people = [u for row in rows for u in people_of(doc, row)]
+    code = "/".join(p for p in (new.code_number or "", new.code_notation or "") if p)
+    title = f"Văn bản đã bị thay thế{f' bởi văn bản {code}' if code else ''}, phần việc của bạn đã đóng: " \
+            f"{subject_of(doc.subject)}"
+    service.notify(people, "replaced", subject_of(title, 300), doc_url(doc), f"replaced.{doc.id}.{new.id}")
+
+
 def on_reminder(reminder: Reminder, row: Assignment, doc: IncomingDocument) -> None:
     """A reminder incoming recorded reaches the row's person, or its unit's head, in the same transaction, once
     (the key is the reminder row's): đôn đốc by a person (nhắc nhở, phê bình, kiểm điểm; never to the one who
@@ -260,5 +270,6 @@ def on_account_locked(user: User, at: datetime, text: str, emailed: bool, by_adm
 
 drafts.on_event(on_draft_event)
 incoming.on_event(on_incoming_event)
+incoming.on_replaced(on_replaced)
 incoming.on_reminder(on_reminder)
 auth.on_locked(on_account_locked)

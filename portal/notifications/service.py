@@ -30,6 +30,7 @@ KINDS = {  # every kind, in the order the settings list them
     "overdue": "Quá hạn",
     "extension": "Gia hạn xử lý (đề nghị, ý kiến trả lời)",
     "recall_request": "Yêu cầu thu hồi văn bản",
+    "replaced": "Văn bản bị thay thế, phần việc đã đóng",
     "recipient_status": "Nơi nhận trả lời, báo trạng thái",
     "account_locked": "Tài khoản bị khóa",
 }

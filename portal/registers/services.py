@@ -195,6 +195,14 @@ def _code(number: str | None, notation: str | None) -> str:
     return "/".join(p for p in (number, notation) if p)
 
 
+def _replaced(r: Any) -> str:
+    """The note of a replaced incoming document: what replaced it, by its số đến (or its ký hiệu until numbered)."""
+    if r.newer_number is not None:
+        return f"Bị thay thế bởi văn bản số đến {numbering.display(r.newer_number)}"
+    code = _code(r.newer_code_number, r.newer_notation)
+    return f"Bị thay thế bởi văn bản {code} (chưa vào sổ)" if code else "Bị thay thế bởi văn bản chưa vào sổ"
+
+
 def _recalled(at: datetime | None, reason: str | None) -> str:
     text = "Đã thu hồi" + (f" ngày {to_local(at):%d/%m/%Y}" if at else "")
     return text + (f": {reason}" if reason else "")
@@ -242,9 +250,10 @@ class _Incoming(_Source):
 
     d = IncomingDocument
     answer = aliased(OutgoingDocument)
+    newer = aliased(IncomingDocument)  # the document that replaced it (SPEC §5.8)
 
     def statement(self) -> Select[Any]:
-        d, answer, a = self.d, self.answer, Assignment
+        d, answer, a, newer = self.d, self.answer, Assignment, self.newer
         # (4): the lead's own deadline, else the document's; the lead's is no longer copied onto it
         lead_deadline = (select(a.deadline).where(a.document_id == d.id, a.level == 1, a.role == AssignmentRole.LEAD)
                          .order_by(a.id).limit(1).correlate(d).scalar_subquery())
@@ -253,8 +262,10 @@ class _Incoming(_Source):
                        d.status, d.recalled_at, d.recall_reason, func.coalesce(lead_deadline, d.due_date)
                        .label("due_date"), d.completed_at,
                        answer.code_number.label("answer_number"), answer.code_notation.label("answer_notation"),
-                       answer.issued_date.label("answer_date"))
+                       answer.issued_date.label("answer_date"), newer.arrival_number.label("newer_number"),
+                       newer.code_number.label("newer_code_number"), newer.code_notation.label("newer_notation"))
                 .outerjoin(answer, answer.id == d.answer_outgoing_id)
+                .outerjoin(newer, newer.id == d.replaced_by_id)
                 .where(d.organisation_id == self.organisation_id, d.arrival_number.is_not(None),
                        d.book_id.in_(self.book_ids)))
         p = self.params
@@ -295,6 +306,8 @@ class _Incoming(_Source):
             notes.append("Có bản giấy")
         if r.status == IncomingStatus.RECALLED:
             notes.append(_recalled(r.recalled_at, r.recall_reason))
+        if r.status == IncomingStatus.REPLACED:
+            notes.append(_replaced(r))
         return "; ".join(notes)
 
     def build(self, rows: Sequence[Any]) -> Iterator[Row]:
@@ -317,6 +330,8 @@ class _Tracking(_Incoming):
         status = IncomingStatus(r.status)
         if status == IncomingStatus.RECALLED:
             return "Đã thu hồi"
+        if status == IncomingStatus.REPLACED:
+            return _replaced(r)
         if status == IncomingStatus.DONE:
             done = to_local(r.completed_at).date() if r.completed_at else None
             # working days: a deadline on a day off runs to the next working day (portal.workdays)

@@ -332,10 +332,13 @@ def incoming_report(scope: Scope, period: Period, grouping: Grouping, today: dat
         .outerjoin(l1, l1.id == first_lead.c.id)
         .outerjoin(l2, and_(l2.parent_id == l1.id, l2.role == AssignmentRole.LEAD, l2.assignee_user_id.is_not(None)))
         .where(d.organisation_id == org_id, d.arrival_number.is_not(None), d.status != IncomingStatus.RECALLED,
+               # replaced before it was done (SPEC §5.8): its work goes on as the new document, counted there
+               or_(d.status != IncomingStatus.REPLACED, d.completed_at.is_not(None)),
                d.arrived_at >= start, d.arrived_at < end)
     ).subquery()
     c = inner.c
-    done = and_(c.status == IncomingStatus.DONE, c.completed_at.is_not(None))
+    # a document done and then replaced stays done
+    done = and_(c.status.in_((IncomingStatus.DONE, IncomingStatus.REPLACED)), c.completed_at.is_not(None))
     finished_on = local_date(c.completed_at)
     shift = deadlines.days_off(period.start, period.end)
     due = deadlines.in_force(c.deadline, shift)  # working days: a deadline on a day off runs to the next one
