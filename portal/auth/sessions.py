@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from portal import audit
 from portal.auth.models import AuthSession, Position, User, UserStatus
@@ -33,7 +33,6 @@ def _token_key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-
 def open_session(user: User, position: Position, client: Client) -> str:
     token = secrets.token_urlsafe(32)  # 256 bits
     session.add(AuthSession(id=_token_key(token), user_id=user.id, position_id=position.id,
@@ -51,8 +50,11 @@ def load(token: str, *, idle: timedelta | None = None, absolute: timedelta | Non
     background requests (polling is not activity, SPEC §13.3)."""
     if not token:
         return None
-    row = session.get(AuthSession, _token_key(token))
-    if row is None or row.ended_at is not None:
+    found = _session_and_person(_token_key(token))
+    if found is None:
+        return None
+    row, user = found
+    if row.ended_at is not None:
         return None
     now = utcnow()
     if absolute is not None and now - row.created_at >= absolute:
@@ -61,11 +63,6 @@ def load(token: str, *, idle: timedelta | None = None, absolute: timedelta | Non
     if idle is not None and now - row.last_seen_at >= idle:
         _end(row, "idle_timeout")
         return None
-    user = session.execute(
-        select(User).where(User.id == row.user_id)
-        .options(selectinload(User.positions).options(selectinload(Position.roles), joinedload(Position.organisation),
-                                                      joinedload(Position.unit)))
-    ).scalar_one()
     if user.status != UserStatus.ACTIVE:
         return None
     position = next((p for p in user.positions if p.id == row.position_id and p.is_active()), None)
@@ -77,6 +74,18 @@ def load(token: str, *, idle: timedelta | None = None, absolute: timedelta | Non
     user.current_session_id = token
     user.session_last_seen_at = row.last_seen_at
     return user
+
+
+def _session_and_person(key: str) -> tuple[AuthSession, User] | None:
+    """Every request's one statement for who is asking: the session row, its person and all their posts
+    with each post's roles, organisation and unit, joined (a row per role of each post, so a handful)."""
+    posts = joinedload(User.positions)
+    found = session.execute(
+        select(AuthSession, User).join(User, User.id == AuthSession.user_id).where(AuthSession.id == key)
+        .options(posts.joinedload(Position.roles), posts.joinedload(Position.organisation),
+                 posts.joinedload(Position.unit))
+    ).unique().one_or_none()
+    return None if found is None else (found[0], found[1])
 
 
 def _end(row: AuthSession, reason: str) -> None:
