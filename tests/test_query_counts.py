@@ -20,8 +20,8 @@ from tests.incoming_fixtures import PDF, metadata
 
 # the menu badges and the lists' tabs are one grouped read of the inbox's counters (issue 18; never cached);
 # every page also counts the bell's unread notices (one indexed statement), the document page the extension
-# requests and the viewer's file; bench/inbox.py measured 10 statements for the home page and both lists, 7 since
-# the session loader reads the session row, the person and their posts in one statement (it was four)
+# requests and the viewer's file; bench/inbox.py measures 8 statements for the home page and the incoming list, 7 for
+# the drafts list, since the session loader reads the session row, the person and their posts in one (it was four)
 LIST_LIMIT = 13
 PAGE_LIMIT = 20
 
