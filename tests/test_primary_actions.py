@@ -184,8 +184,8 @@ DRAFTS_MAIN = {
 
 def test_drafts_main_step_for_each_state_and_person(db, drf):
     """The comment round stays open through every state: the colleague's main step is always to
-    answer it (the page's main button, below), the drafter's (once the draft left them) to close it
-    (a button beside its round)."""
+    answer it, the drafter's (once the draft left them) to close it; both are the page's main button
+    (below)."""
     p = drf[3]
     chosen = {}
     for status in (D.DRAFT, D.UNIT_REVIEW, D.FORMAT_CHECK, D.SIGNING, D.SIGNED, D.ISSUED, D.RECALLED, D.CANCELLED):
@@ -219,9 +219,12 @@ def _step_of(details) -> str:
 
 
 def _forms_of(details, step: str) -> list:
-    """A step's forms: one per step, but the answer has one per open invitation (answer-<invite>)."""
+    """A step's forms: one per step, but the answer has one per open invitation (answer-<invite>) and
+    closing a round one per open round the person asked (close-<round>)."""
     if step == "answer":
         return details.xpath('.//form[starts-with(@id, "answer-")]')
+    if step == "close_round":
+        return details.xpath('.//form[starts-with(@id, "close-")]')
     return details.xpath(f'.//form[@id="step-{step}"]')
 
 
@@ -305,7 +308,7 @@ def _draft_url(draft, tail: str = "") -> str:
 
 
 @pytest.mark.parametrize(("status", "who", "main", "menu", "opened"), [
-    (D.DRAFT, "officer", "submit", ["version", "details", "ask", "cancel"], "submit"),
+    (D.DRAFT, "officer", "submit", ["close_round", "version", "details", "ask", "cancel"], "submit"),
     (D.UNIT_REVIEW, "head", "approve", ["send_back"], "approve"),
     (D.FORMAT_CHECK, "checker", "format_ok", ["send_back"], "format_ok"),
     (D.SIGNING, "leader", "sign", ["sign_external", "forward", "send_back"], "sign"),
@@ -423,11 +426,123 @@ def test_the_drafters_page_offers_no_answer_and_keeps_the_round(db, drf, as_pers
     p = drf[3]
     draft = _matrix_draft(db, drf, D.DRAFT)
     tree = _tree(as_person(p["officer"]).get(_draft_url(draft)))
-    _assert_panel(tree, "submit", ["version", "details", "ask", "cancel"], opened="submit")
+    _assert_panel(tree, "submit", ["close_round", "version", "details", "ask", "cancel"], opened="submit")
     assert not tree.xpath('//form[starts-with(@id, "answer-")]')
     assert not tree.xpath('//a[@href="#action-answer"]')
     rows = tree.xpath('//section[@id="comments"]//table[contains(@class, "answers")]/tbody/tr')
     assert [r.xpath("./td/text()")[:2] for r in rows] == [[p["colleague"].full_name, "Chưa trả lời"]]
+
+
+# --- closing a comment round is a step of the panel -----------------------------------------------------
+
+def _close_url(draft, round_id: int) -> str:
+    return _draft_url(draft, f"luot-y-kien/{round_id}/ket-thuc")
+
+
+@pytest.mark.parametrize("status", [D.UNIT_REVIEW, D.SIGNED, D.CANCELLED])
+def test_a_drafter_whose_only_step_is_to_close_the_round_gets_it_as_the_main_step(db, drf, as_person, app,
+                                                                                  monkeypatch, status):
+    """Before: once the draft had left the drafter, closing their comment round was a small button beside
+    the round and the page had no action section. Now it is the main step, open, once on the page, under
+    the round's question; the round shows the state of its answers and points to it. Posted from there
+    (its own CSRF token), the round closes and the section goes away."""
+    p = drf[3]
+    draft = _matrix_draft(db, drf, status)
+    assert drafts.allowed(p["officer"], draft) == {"close_round"}
+    round_id = drafts.comment_rounds(draft)[0].round.id
+    officer = as_person(p["officer"])  # signed in first: the sign-in form's token is not this test's
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    page = officer.get(_draft_url(draft))
+    tree = _tree(page)
+    assert tree.xpath('//section[@id="actions"]/h2/text()') == ["Xử lý dự thảo"]
+    _assert_panel(tree, "close_round", [], opened="close_round")
+    assert tree.xpath('//details[@data-primary]/summary/text()') == ["Kết thúc xin ý kiến"]
+    action = _close_url(draft, round_id)
+    assert len(tree.xpath(f'//form[@action="{action}"]')) == 1, "the form once on the page"
+    (block,) = tree.xpath('//details[@data-primary]//div[@class="close-to"]')
+    assert block.get("data-round") == str(round_id)
+    assert block.xpath('./p[@class="subject"]/text()') == ["Góp ý?"], "under its question"
+    assert block.xpath(f'.//form[@action="{action}"]')
+    assert "Chưa trả lời: 1" in block.xpath('./p[@class="counts"]')[0].text_content()
+    assert not tree.xpath('//section[@id="comments"]//form'), "the round shows only the state of its answers"
+    assert tree.xpath('//section[@id="comments"]//a[@href="#action-close_round"]')
+
+    # without the page's CSRF token: refused; the page's own form posted back: closed once
+    [(_actions, fields)] = [(a, f) for a, f in PageForms(page.get_data(as_text=True)).forms if action in a]
+    assert fields[f"close{round_id}-csrf_token"][0], "the page's own token is posted back"
+    assert officer.post(action, data={f"close{round_id}-csrf_token": ""}).status_code == 400
+    db.expire_all()
+    assert drafts.comment_rounds(draft)[0].round.closed_at is None, "nothing closed without the token"
+    resp = officer.post(action, data=fields)
+    assert resp.status_code == 303
+    db.expire_all()
+    assert drafts.comment_rounds(draft)[0].round.closed_at is not None
+    assert drafts.history(draft)[-1].action == "close_round"
+    assert drafts.allowed(p["officer"], draft) == set()
+    tree = _tree(officer.get(_draft_url(draft)))
+    assert _panel(tree) == ([], []), "nothing left to do: no panel"
+    assert not tree.xpath('//section[@id="actions"]')
+    assert not tree.xpath('//a[@href="#action-close_round"]')
+    assert tree.xpath('//section[@id="comments"]//h3/span[@class="tag"]/text()') == ["Đã kết thúc"]
+
+
+def test_a_drafter_with_other_steps_finds_closing_where_the_order_of_preference_puts_it(db, drf, as_person):
+    """At DRAFT the drafter's step that moves the draft (trình) stays main; closing a round comes first in
+    "Thao tác khác", as PREFERENCE ranks it; two open rounds = one step with a form under each question.
+    Each closes its own round (htmx or plain), and the step goes when none is left."""
+    p = drf[3]
+    draft = created(db, drf)
+    drafts.ask_comments(p["officer"], draft, [p["colleague"].id], "Góp ý điều 1?", None)
+    drafts.ask_comments(p["officer"], draft, [p["head"].id], "Góp ý điều 2?", None)
+    db.commit()
+    first, second = (s.round.id for s in drafts.comment_rounds(draft))
+    officer = as_person(p["officer"])
+    tree = _tree(officer.get(_draft_url(draft)))
+    menu = ["close_round", "version", "details", "ask", "cancel"]
+    _assert_panel(tree, "submit", menu, opened="submit")
+    assert ["submit", *menu] == draft_flow.ranked_actions(drafts.allowed(p["officer"], draft))
+    blocks = tree.xpath('//details[@id="action-close_round"]//div[@class="close-to"]')
+    assert [b.xpath('./p[@class="subject"]/text()')[0] for b in blocks] == ["Góp ý điều 1?", "Góp ý điều 2?"]
+    assert [b.xpath(".//form/@action") for b in blocks] == [[_close_url(draft, first)], [_close_url(draft, second)]]
+    assert len(tree.xpath('//form[starts-with(@id, "close-")]')) == 2, "each form once on the page"
+    assert not tree.xpath('//section[@id="comments"]//form')
+    assert len(tree.xpath('//section[@id="comments"]//a[@href="#action-close_round"]')) == 2
+
+    resp = officer.post(_close_url(draft, first), headers=HX)
+    assert resp.status_code == 200
+    assert resp.headers["HX-Redirect"] == _draft_url(draft)
+    tree = _tree(officer.get(_draft_url(draft)))
+    _assert_panel(tree, "submit", menu, opened="submit")
+    assert tree.xpath('//details[@id="action-close_round"]//div[@class="close-to"]/@data-round') == [str(second)]
+    assert len(tree.xpath('//section[@id="comments"]//a[@href="#action-close_round"]')) == 1
+
+    assert officer.post(_close_url(draft, second)).status_code == 303
+    tree = _tree(officer.get(_draft_url(draft)))
+    _assert_panel(tree, "submit", ["version", "details", "ask", "cancel"], opened="submit")
+    assert not tree.xpath('//form[starts-with(@id, "close-")]')
+    assert not tree.xpath('//a[@href="#action-close_round"]')
+
+
+@pytest.mark.parametrize("status", [D.DRAFT, D.UNIT_REVIEW, D.SIGNED, D.ISSUED])
+def test_other_peoples_pages_offer_no_closing_and_keep_their_steps(db, drf, as_person, status):
+    """Only whoever asked may close a round: everyone else's panel is still their table's steps in the
+    order of preference, with no closing form and no link to one."""
+    p = drf[3]
+    draft = _matrix_draft(db, drf, status)
+    seen = 0
+    for who, user in p.items():
+        resp = as_person(user).get(_draft_url(draft))
+        if who == "officer" or resp.status_code == 404:
+            continue
+        seen += 1
+        tree = _tree(resp)
+        assert not tree.xpath('//form[starts-with(@id, "close-")]'), (status, who)
+        assert not tree.xpath('//*[@id="action-close_round"] | //a[@href="#action-close_round"]'), (status, who)
+        primary, others = _panel(tree)
+        assert [_step_of(d) for d in primary + others] == draft_flow.ranked_actions(drafts.allowed(user, draft)), \
+            (status, who)
+        assert tree.xpath('//section[@id="comments"]//p[@class="subject"]/text()') == ["Góp ý?"], (status, who)
+    assert seen >= 2
 
 
 # --- the history as a timeline ------------------------------------------------------------------------

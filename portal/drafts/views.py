@@ -76,8 +76,11 @@ STEPS = {
 # Cho ý kiến is a step of the page's panel too (issue 18.3): a person whose only step is to answer gets
 # it as the main button, otherwise in "Thao tác khác" where ``PREFERENCE`` puts it. Its partial holds
 # one form per open invitation, each posted to ``answer`` with the invitation in the URL; so it is not
-# in STEPS, whose forms are one per step and post to the draft.
-PANEL = {**STEPS, "answer": StepView(AnswerForm, "_step_answers.html", "Cho ý kiến", "drafts.answer")}
+# in STEPS, whose forms are one per step and post to the draft. Kết thúc xin ý kiến likewise: one form
+# per open round the person asked, posted to ``close_round`` with the round in the URL; once the draft
+# has left the drafter it may be their only step.
+PANEL = {**STEPS, "answer": StepView(AnswerForm, "_step_answers.html", "Cho ý kiến", "drafts.answer"),
+         "close_round": StepView(EmptyForm, "_step_close_rounds.html", "Kết thúc xin ý kiến", "drafts.close_round")}
 
 
 def available_steps(user: User, draft: Draft) -> list[str]:
@@ -149,11 +152,12 @@ def _page(draft: Draft, status: int = 200, *, step: str | None = None, form: Fla
     out = session.get(OutgoingDocument, draft.outgoing_id) if draft.outgoing_id else None
     versions = services.versions(draft)
     context = {"rows": _recipient_rows_of(draft), **extra}
+    panel = [*forms, *(["answer"] if invites else []), *(["close_round"] if close_forms else [])]
     if fragment is None and step in STEPS:
         fragment = f"drafts/{STEPS[step].template}"
     return render(
         "drafts/draft.html", fragment, status, draft=draft, forms=forms, steps=PANEL, step=step,
-        ranked=ranked_actions([*forms, *(["answer"] if invites else [])]), ask_first=PREFERENCE.ask_first,
+        ranked=ranked_actions(panel), ask_first=PREFERENCE.ask_first,
         holder=_holder_text(draft), drafter=session.get(User, draft.drafter_id),
         signer=session.get(User, draft.signer_id) if draft.signer_id else None,
         reply_to=_visible_incoming(draft.reply_to_id), versions=versions,
