@@ -100,13 +100,18 @@ class MailServer:
                 "SMTP_SENDER": SENDER, "SMTP_TIMEOUT": 5}
 
 
-@pytest.fixture(scope="module")
-def smtp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailServer]:
-    """A real SMTP server on loopback (STARTTLS, AUTH) for one test module (tests/conftest.py offers it)."""
+def serving(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailServer]:
+    """A started server in a folder of its own, stopped when the fixture that yields from this ends."""
     server = MailServer(tmp_path_factory.mktemp("smtp"))
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def smtp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailServer]:
+    """A real SMTP server on loopback (STARTTLS, AUTH) for one test module (tests/conftest.py offers it)."""
+    yield from serving(tmp_path_factory)
 
 
 def sends_to(app: Flask, server: MailServer, monkeypatch: pytest.MonkeyPatch) -> MailServer:

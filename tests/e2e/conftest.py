@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from tests.ldap_fixtures import environment_for
 from tests.ldap_server import DirectoryServer
-from tests.smtp_server import MailServer
+from tests.smtp_server import MailServer, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -81,10 +81,7 @@ def _wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
 @pytest.fixture(scope="session")
 def mail_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailServer]:
     """The portal's SMTP server (aiosmtpd on loopback, STARTTLS and AUTH): what the outbox sent is read back."""
-    server = MailServer(tmp_path_factory.mktemp("smtp"))
-    server.start()
-    yield server
-    server.stop()
+    yield from serving(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
