@@ -243,10 +243,11 @@ def test_the_replaced_document_is_final_and_tells_the_sender_nothing(app: Flask,
         assert resp.status_code == 403, (who, url, resp.status_code)
         said = "Bạn không có phần việc đang mở" if url == "tien-do" else "trạng thái “Đã bị thay thế”"
         assert said in resp.get_data(as_text=True), (who, url)
-    # a recall asked of it later is no clerk's work
+    # a recall asked of it later is no clerk's work: recalled at once, and the sender hears 15
     services.request_recall(doc, "Thu hồi bản cũ", "Văn phòng Chính phủ")
-    assert doc.recall_requested_at is None
+    assert doc.status == services.S.RECALLED
     db.commit()
+    assert sent_statuses(db, doc)[-1] == "15"
     checked(db, everyone)
     assert all(item[1] == "incoming.cho-phan-phoi" for item in work_on(db, everyone, new))
     assert work_on(db, everyone, doc) == set()

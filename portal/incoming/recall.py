@@ -19,13 +19,13 @@ from portal.text import nfc
 
 
 def request_recall(doc: IncomingDocument, reason: str, sender_name: str) -> None:
-    """The sender recalls (called by the outgoing side). At 01 it is recalled at once; later the
-    receiving clerk confirms."""
-    if doc.status in (S.RETURNED, S.RECALLED, S.REPLACED):  # gone, or replaced (final): nothing left to recall
+    """The sender recalls (called by the outgoing side). At 01, and once replaced (final: nobody works on it), it
+    is recalled at once and the sender hears 15; otherwise the receiving clerk confirms."""
+    if doc.status in (S.RETURNED, S.RECALLED):  # gone: nothing left to recall
         return
     doc.recall_requested_at = events._now()
     doc.recall_reason = (nfc(reason) or "")[:1000]
-    if doc.status == S.ARRIVED:
+    if doc.status in (S.ARRIVED, S.REPLACED):
         _destroy(doc, None, sender_name)
     else:
         session.flush()
