@@ -13,7 +13,7 @@ import datetime as dt
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.audit import AuditEntry
 from portal.auth.models import Role
@@ -372,3 +372,24 @@ def test_the_carry_over_through_the_page(app: Flask, db, login, handled):
     again = leader.post(url, data={}, headers={"HX-Request": "true"})
     assert again.status_code == 409
     assert "đã được phân phối" in again.get_data(as_text=True)
+
+
+def test_a_carry_over_to_someone_who_has_left_is_refused_and_changes_nothing(app: Flask, db, login, factory, handled):
+    """The direct service checks the carried phiếu as any other: a co-operating officer who moved to another
+    organisation since makes it a 422 that says why, and the new document stays presented, with no phiếu."""
+    _org, _unit, p, _doc = handled
+    new = replaced(db, handled)
+    elsewhere = factory.organisation(name="Sở Khác")
+    for position in p["other"].positions:
+        position.organisation_id = elsewhere.id
+    db.commit()
+    leader = login(p["leader"], c=app.test_client())
+    leader.get(f"/van-ban-den/{new.id}")
+    before = db.execute(select(func.count()).select_from(AuditEntry)).scalar_one()
+    resp = leader.post(f"/van-ban-den/{new.id}/giao-nhu-van-ban-bi-thay-the", data={})
+    assert resp.status_code == 422
+    assert "Người được giao phải thuộc cơ quan" in resp.get_data(as_text=True)
+    db.expire_all()
+    assert db.get(IncomingDocument, new.id).status == services.S.PRESENTED
+    assert services.assignments_of(new) == []
+    assert db.execute(select(func.count()).select_from(AuditEntry)).scalar_one() == before
