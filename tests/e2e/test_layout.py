@@ -73,6 +73,7 @@ def visits(draft_url: str) -> list[Visit]:
         Visit("draft", OFFICER, draft_url),
         Visit("admin-organisations", ADMIN, "/quan-tri/co-quan"),
         Visit("admin-people", ADMIN, "/quan-tri/nguoi-dung"),
+        Visit("admin-outbox", ADMIN, "/quan-tri/hop-thu-di?ds=tat-ca"),
     ]
 
 
