@@ -184,6 +184,25 @@ def test_the_rebuild_finds_and_fixes_what_went_wrong(db, people):
     assert db.scalar(select(func.count()).select_from(WorkCount).where(WorkCount.n == 0)) == 0
 
 
+def test_work_is_dated_from_when_it_began_even_after_a_rebuild(db, people):
+    """An arrival waits since it arrived, a phiếu since it was given: a rebuild (or the first fill of a database
+    that already holds work) keeps those times instead of making old work look as if it came now."""
+    org, unit, p = people
+    waiting = arrive(org, subject="Công văn đến từ tuần trước")
+    db.execute(update(IncomingDocument).where(IncomingDocument.id == waiting.id)
+               .values(arrived_at=now_utc() - timedelta(days=6)))
+    given = presented(org, p)
+    [part] = services.direct(p["leader"], given, "Giao phòng.", [Spec(AssignmentRole.LEAD, unit_id=unit.id)])
+    db.execute(update(Assignment).where(Assignment.id == part.id).values(assigned_at=now_utc() - timedelta(days=3)))
+    db.execute(WorkItem.__table__.delete())
+    db.execute(WorkCount.__table__.delete())
+    rebuild(db)
+    db.expire_all()
+    since = {(r.subject_id, r.queue): r.since for r in inbox.page(db, p["clerk"]) + inbox.page(db, p["head"])}
+    assert since[(waiting.id, "incoming.cho-tiep-nhan")] == db.get(IncomingDocument, waiting.id).arrived_at
+    assert since[(given.id, "incoming.cho-xu-ly")] == db.get(Assignment, part.id).assigned_at
+
+
 def test_the_nightly_job_reports_what_it_had_to_fix(db, people):
     from portal.audit import AuditEntry
     from portal.inbox.tasks import nightly_rebuild

@@ -157,7 +157,7 @@ def _apply(db: Session, source: Source, diff: Diff) -> None:
         db.execute(delete(W).where(W.c.id.in_([r.id for r in diff.deleted])))
     if diff.inserted:
         now = utcnow()
-        db.execute(W.insert(), [{**_values(source, item), "since": now} for item in diff.inserted])
+        db.execute(W.insert(), [{**_values(source, item), "since": item.since or now} for item in diff.inserted])
     if diff.updated:
         db.execute(update(W).where(W.c.id == bindparam("row_id")).values(
             due_day=bindparam("due_day"), due_at=bindparam("due_at"), urgency=bindparam("urgency"),

@@ -45,6 +45,9 @@ class Item:
     urgency: int = 0
     title: str = ""
     reference: str = ""
+    # when the work began, if the source knows it (an arrival's time, a phiếu's): kept from the item's first
+    # appearance, so a rebuild (or the first fill of an existing database) does not make old work look new
+    since: datetime | None = None
 
     def key(self) -> tuple[int, str, int, str]:
         return (self.subject_id, self.owner_kind, self.owner_id, self.queue)

@@ -71,7 +71,8 @@ def items(db: Session, ids: Collection[int]) -> Iterator[Item]:
     asked: dict[int, list] = {}  # type: ignore[type-arg]
     if working:
         for row in db.execute(select(A.document_id, A.assignee_user_id, A.assignee_unit_id, A.level, A.role, A.state,
-                                     A.deadline).where(A.document_id.in_(working), A.state != AssignmentState.DONE)):
+                                     A.deadline, A.assigned_at)
+                              .where(A.document_id.in_(working), A.state != AssignmentState.DONE)):
             parts.setdefault(row.document_id, []).append(row)
         # a request waits on a row still open (the table decides only then), for whoever decides it now
         for row in db.execute(select(E.document_id, E.requested_by_id, A.assigned_by_id, UNIT_ROW.assignee_unit_id)
@@ -95,18 +96,19 @@ def items(db: Session, ids: Collection[int]) -> Iterator[Item]:
         register_due = (doc.register_due_at or due_for("register", doc.arrived_at, doc.urgency)) if waiting else None
         if doc.status == S.ARRIVED:
             yield Item(owner_kind=ORG, owner_id=org, queue="incoming.cho-tiep-nhan", due_at=register_due,
-                       due_day=_local_day(register_due), **common)
+                       due_day=_local_day(register_due), since=doc.arrived_at, **common)
         elif doc.status == S.REGISTERED:
             if doc.arrival_number is None:
                 yield Item(owner_kind=ORG, owner_id=org, queue="incoming.cho-vao-so", due_at=register_due,
-                           due_day=_local_day(register_due), **common)
+                           due_day=_local_day(register_due), since=doc.arrived_at, **common)
             else:
                 yield Item(owner_kind=ORG, owner_id=org, queue="incoming.cho-trinh", due_day=doc.due_date, **common)
         elif doc.status == S.PRESENTED and doc.presented_to_id is not None:
             yield Item(owner_kind=USER, owner_id=doc.presented_to_id, queue="incoming.cho-phan-phoi",
                        due_day=doc.due_date, **common)
         if doc.recall_requested_at is not None and doc.status not in (S.RETURNED, S.RECALLED, S.REPLACED):
-            yield Item(owner_kind=ORG, owner_id=org, queue="incoming.thu-hoi", **common)
+            yield Item(owner_kind=ORG, owner_id=org, queue="incoming.thu-hoi", since=doc.recall_requested_at,
+                       **common)
         for part in parts.get(doc.id, ()):
             if part.assignee_user_id is not None:
                 kind, owner = USER, part.assignee_user_id
@@ -122,7 +124,7 @@ def items(db: Session, ids: Collection[int]) -> Iterator[Item]:
             else:
                 queue = "incoming.dang-xu-ly"
             yield Item(owner_kind=kind, owner_id=owner, queue=queue, due_day=None if inform else part.deadline,
-                       **common)
+                       since=part.assigned_at, **common)
         limits = [doc.due_date] if doc.status in OPEN_STATUSES else []
         limits += [p.deadline for p in parts.get(doc.id, ()) if p.role != AssignmentRole.INFORM]
         earliest = min((d for d in limits if d is not None), default=None)
