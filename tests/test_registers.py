@@ -158,7 +158,8 @@ def test_incoming_register_has_the_ten_headings_cover_values_and_page_numbers(db
     assert b"DejaVuSerif" in data
     assert b"Helvetica" not in data  # no font the reader must supply
     entries = db.execute(select(AuditEntry.action).where(AuditEntry.object_type == "report_jobs",
-                                                        AuditEntry.object_id == str(job.id))).scalars().all()
+                                                        AuditEntry.object_id == str(job.id))
+                         .order_by(AuditEntry.id)).scalars().all()
     assert entries == ["registers.requested", "registers.downloaded"]
 
 

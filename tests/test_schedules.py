@@ -84,7 +84,8 @@ def test_the_week_goes_from_draft_to_published(db, sched):
     assert week.approved_by_id == p["leader"].id
     services.publish(p["leader"], week)
     assert (week.state, week.revision) == (S.PUBLISHED, 1)
-    actions = [a.action for a in db.query(AuditEntry).filter(AuditEntry.action.like("schedules.%"))]
+    actions = [a.action for a in db.query(AuditEntry).filter(AuditEntry.action.like("schedules.%"))
+               .order_by(AuditEntry.id)]  # in the order written: without it PostgreSQL may return any order
     assert actions == ["schedules.entry_added", "schedules.submit", "schedules.return", "schedules.submit",
                        "schedules.approve", "schedules.publish"]
 
