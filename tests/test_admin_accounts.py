@@ -72,7 +72,8 @@ def second_client(app: Flask, login, user: User, password: str = PASSWORD) -> Fl
 
 def audited(db, action: str, user: User) -> list[AuditEntry]:
     return list(db.execute(select(AuditEntry).where(AuditEntry.action == action,
-                                                    AuditEntry.object_id == str(user.id))).scalars())
+                                                    AuditEntry.object_id == str(user.id))
+                           .order_by(AuditEntry.seq)).scalars())  # in the order written
 
 
 def open_sessions(db, user: User) -> int:

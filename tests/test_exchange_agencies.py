@@ -34,7 +34,8 @@ def _count(db) -> int:  # type: ignore[no-untyped-def]
 
 
 def _imports(db) -> list[AuditEntry]:  # type: ignore[no-untyped-def]
-    return list(db.scalars(select(AuditEntry).where(AuditEntry.action == "exchange.agencies_imported")))
+    return list(db.scalars(select(AuditEntry).where(AuditEntry.action == "exchange.agencies_imported")
+                           .order_by(AuditEntry.seq)))  # [-1] is the latest import
 
 
 # --- the real list ------------------------------------------------------------------------------------------------

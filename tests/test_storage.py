@@ -432,6 +432,7 @@ def test_an_unknown_hash_is_a_missing_object(db):
 def _integrity_rows(db: Session, sha: str) -> list[AuditEntry]:
     return list(db.execute(
         select(AuditEntry).where(AuditEntry.action == "storage.integrity_error", AuditEntry.object_id == sha)
+        .order_by(AuditEntry.seq)
     ).scalars())
 
 
