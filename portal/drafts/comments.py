@@ -139,4 +139,4 @@ def my_open_invites(user: User, draft: Draft) -> list[CommentInvite]:
     return list(session.execute(
         select(CommentInvite).join(CommentRound, CommentRound.id == CommentInvite.round_id)
         .where(CommentRound.draft_id == draft.id, CommentRound.closed_at.is_(None), CommentInvite.user_id == user.id,
-               CommentInvite.answered_at.is_(None))).scalars())
+               CommentInvite.answered_at.is_(None)).order_by(CommentRound.id, CommentInvite.id)).scalars())

@@ -198,7 +198,8 @@ def check_upload_for(user: User, frozen: bytes, upload: bytes) -> dict[str, Any]
     """An externally signed upload: exactly the frozen bytes plus one valid signature by a
     certificate registered to this person (SPEC §7.4), else a Vietnamese reason."""
     rows = session.execute(select(SigningCertificate).where(SigningCertificate.user_id == user.id,
-                                                            SigningCertificate.active.is_(True))).scalars().all()
+                                                            SigningCertificate.active.is_(True))
+                           .order_by(SigningCertificate.id)).scalars().all()  # the same reason every time
     if not rows:
         raise ValidationFailed({"upload": "Bạn chưa đăng ký chứng thư số với hệ thống; hãy liên hệ quản trị."})
     found = checks.upload_signer(upload, frozen)
