@@ -20,7 +20,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
 from portal.pdf_fonts import SERIF, SERIF_BOLD, register_fonts
-from portal.signing import pki
+from portal.signing import pdfsign, pki
 from portal.signing.pdfsign import KeyFileSigner
 
 PASSPHRASE = b"mat-khau-pki-thu-nghiem"
@@ -144,6 +144,22 @@ def fixture_receiving(app, db, factory, login, dev_pki: DevPki, tmp_path, monkey
     clerk.current_position = clerk.positions[0]
     db.commit()
     return org, login(clerk, c=app.test_client())
+
+
+def signed_and_issued(dev_pki: DevPki, draft_pdf: bytes, signature_png: bytes, seal_png: bytes, *,
+                      signed_at_text: str = "21/11/2026 09:30:15",
+                      date_text: str = "Hà Nam, ngày 21 tháng 11 năm 2026") -> dict:  # type: ignore[type-arg]
+    """The decision as the portal issues it: frozen, signed by the chairman in the default box, then numbered
+    (125/QĐ-UBND), dated and sealed. Each stage by name, with the boxes used."""
+    frozen = pdfsign.freeze(draft_pdf)
+    box = pdfsign.default_signer_box(frozen.pdf)
+    personal = pdfsign.sign_personal(frozen.pdf, dev_pki.signer(CHAIRMAN.key_name), box=box, image_png=signature_png,
+                                     name=CHAIRMAN.full_name, signed_at_text=signed_at_text)
+    number_box, date_box = pdfsign.default_issue_boxes(frozen.pdf)
+    issued = pdfsign.issue(personal, dev_pki.signer(SEAL.key_name), number_text="125/QĐ-UBND", date_text=date_text,
+                           number_box=number_box, date_box=date_box, seal_png=seal_png, signer_box=box, org_name=ORG)
+    return {"frozen": frozen, "box": box, "personal": personal, "issued": issued, "number_box": number_box,
+            "date_box": date_box}
 
 
 def receive_pdf(factory, db, org, pdf: bytes):  # type: ignore[no-untyped-def]

@@ -31,6 +31,7 @@ from tests.signing_fixtures import (  # noqa: F401  (fixtures)
     fixture_seal_png,
     fixture_signature_png,
     receive_pdf,
+    signed_and_issued,
 )
 
 HEADING = "Có dữ liệu được thêm sau khi ký"
@@ -38,15 +39,8 @@ HEADING = "Có dữ liệu được thêm sau khi ký"
 
 @pytest.fixture(scope="module")
 def signed(dev_pki: DevPki, draft_pdf: bytes, signature_png: bytes, seal_png: bytes) -> dict:
-    frozen = pdfsign.freeze(draft_pdf)
-    box = pdfsign.default_signer_box(frozen.pdf)
-    personal = pdfsign.sign_personal(frozen.pdf, dev_pki.signer(CHAIRMAN.key_name), box=box, image_png=signature_png,
-                                     name=CHAIRMAN.full_name, signed_at_text="21/11/2026 09:30:15")
-    number_box, date_box = pdfsign.default_issue_boxes(frozen.pdf)
-    issued = pdfsign.issue(personal, dev_pki.signer(SEAL.key_name), number_text="125/QĐ-UBND",
-                           date_text="Hà Nam, ngày 21 tháng 11 năm 2026", number_box=number_box, date_box=date_box,
-                           seal_png=seal_png, signer_box=box, org_name=ORG)
-    return {"personal": personal, "issued": issued}
+    stages = signed_and_issued(dev_pki, draft_pdf, signature_png, seal_png)
+    return {"personal": stages["personal"], "issued": stages["issued"]}
 
 
 def _append(pdf: bytes, change) -> bytes:

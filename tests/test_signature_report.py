@@ -18,7 +18,6 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from portal.signatures.report import country_name, local_moments, signer
-from portal.signing import pdfsign
 from portal.signing.verification import ADDED, VALID
 from tests.signing_fixtures import (  # noqa: F401  (fixtures)
     CHAIRMAN,
@@ -31,6 +30,7 @@ from tests.signing_fixtures import (  # noqa: F401  (fixtures)
     fixture_seal_png,
     fixture_signature_png,
     receive_pdf,
+    signed_and_issued,
 )
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -38,14 +38,8 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 @pytest.fixture(scope="module")
 def issued(dev_pki: DevPki, draft_pdf: bytes, signature_png: bytes, seal_png: bytes) -> bytes:
-    frozen = pdfsign.freeze(draft_pdf)
-    box = pdfsign.default_signer_box(frozen.pdf)
-    personal = pdfsign.sign_personal(frozen.pdf, dev_pki.signer(CHAIRMAN.key_name), box=box, image_png=signature_png,
-                                     name=CHAIRMAN.full_name, signed_at_text="07/12/2026 09:30:15")
-    number_box, date_box = pdfsign.default_issue_boxes(frozen.pdf)
-    return pdfsign.issue(personal, dev_pki.signer(SEAL.key_name), number_text="125/QĐ-UBND",
-                         date_text="Hà Nam, ngày 07 tháng 12 năm 2026", number_box=number_box, date_box=date_box,
-                         seal_png=seal_png, signer_box=box, org_name=ORG)
+    return signed_and_issued(dev_pki, draft_pdf, signature_png, seal_png, signed_at_text="07/12/2026 09:30:15",
+                             date_text="Hà Nam, ngày 07 tháng 12 năm 2026")["issued"]
 
 
 def _section(html: str) -> str:

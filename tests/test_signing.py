@@ -29,6 +29,7 @@ from tests.signing_fixtures import (  # noqa: F401  (fixtures)
     fixture_draft_pdf,
     fixture_seal_png,
     fixture_signature_png,
+    signed_and_issued,
 )
 
 NUMBER = "125/QĐ-UBND"
@@ -46,15 +47,7 @@ def _personal(pdf: bytes, dev_pki: DevPki, key_name: str = CHAIRMAN.key_name, *,
 
 @pytest.fixture(scope="module")
 def flow(dev_pki: DevPki, draft_pdf: bytes, signature_png: bytes, seal_png: bytes) -> dict:
-    frozen = pdfsign.freeze(draft_pdf)
-    box = pdfsign.default_signer_box(frozen.pdf)
-    personal = pdfsign.sign_personal(frozen.pdf, dev_pki.signer(CHAIRMAN.key_name), box=box, image_png=signature_png,
-                                     name=CHAIRMAN.full_name, signed_at_text="21/11/2026 09:30:15")
-    number_box, date_box = pdfsign.default_issue_boxes(frozen.pdf)
-    issued = pdfsign.issue(personal, dev_pki.signer(SEAL.key_name), number_text=NUMBER, date_text=DATE,
-                           number_box=number_box, date_box=date_box, seal_png=seal_png, signer_box=box, org_name=ORG)
-    return {"frozen": frozen, "box": box, "personal": personal, "issued": issued, "number_box": number_box,
-            "date_box": date_box}
+    return signed_and_issued(dev_pki, draft_pdf, signature_png, seal_png, date_text=DATE)
 
 
 def _reject_code(frozen: bytes, upload: bytes, expected: pki.CertId, dev_pki: DevPki) -> UploadRejected:
