@@ -14,7 +14,7 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
@@ -90,6 +90,18 @@ def open_from_queue(page: Page, base: str, queue: str) -> None:
     expect(page.get_by_role("heading", name="Quá trình xử lý")).to_be_visible()
 
 
+
+def fill_new_draft(form: Locator, pdf: Path, subject: str) -> None:
+    """The new-draft form as the officer fills it: the PDF, Công văn, the subject, the signer found by the
+    type-ahead and his title, and the recipient organisation searched for (the caller picks it)."""
+    form.get_by_label("Tệp dự thảo", exact=True).set_input_files(str(pdf))
+    form.get_by_label("Loại văn bản").select_option(label="Công văn")
+    form.get_by_label("Trích yếu nội dung").fill(subject)
+    form.get_by_label("Tìm lãnh đạo theo họ tên").fill("Đức")
+    form.get_by_role("radio", name=SIGNER).check()
+    form.get_by_label("Chức vụ người ký").fill("Chánh Văn phòng")
+    form.get_by_label("Cơ quan trong hệ thống").fill("nội vụ")
+
 def test_draft_from_drafting_to_delivery(browser: Browser, live_server: str, tmp_path: Path) -> None:
     first = tmp_path / "cong-van-so-hoa-v1.pdf"
     first.write_bytes(build_pdf(1))
@@ -100,13 +112,7 @@ def test_draft_from_drafting_to_delivery(browser: Browser, live_server: str, tmp
     officer = person(browser, live_server, OFFICER)
     officer.goto(f"{live_server}/du-thao/moi")
     form = officer.locator("#new-draft")
-    form.get_by_label("Tệp dự thảo", exact=True).set_input_files(str(first))
-    form.get_by_label("Loại văn bản").select_option(label="Công văn")
-    form.get_by_label("Trích yếu nội dung").fill(SUBJECT)
-    form.get_by_label("Tìm lãnh đạo theo họ tên").fill("Đức")
-    form.get_by_role("radio", name=SIGNER).check()
-    form.get_by_label("Chức vụ người ký").fill("Chánh Văn phòng")
-    form.get_by_label("Cơ quan trong hệ thống").fill("nội vụ")
+    fill_new_draft(form, first, SUBJECT)
     # "Thêm<span class=visually-hidden>:</span> Sở Nội vụ": the name ends with the organisation's
     form.locator("#org-results").get_by_role("button", name=re.compile(f"{RECIPIENT}$")).click()
     expect(form.locator("table.recipients").get_by_role("checkbox", name=RECIPIENT, exact=True)).to_be_checked()

@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.e2e.conftest import ROOT
 from tests.e2e.test_browser import sign_in
-from tests.e2e.test_drafts import OFFICER, RECIPIENT, SIGNER, build_pdf
+from tests.e2e.test_drafts import OFFICER, RECIPIENT, build_pdf, fill_new_draft
 
 pytestmark = pytest.mark.e2e
 
@@ -113,13 +113,7 @@ def draft_url(browser: Browser, live_server: str, tmp_path_factory: pytest.TempP
         sign_in_as(page, OFFICER)
         page.goto("/du-thao/moi")
         form = page.locator("#new-draft")
-        form.get_by_label("Tệp dự thảo", exact=True).set_input_files(str(pdf))
-        form.get_by_label("Loại văn bản").select_option(label="Công văn")
-        form.get_by_label("Trích yếu nội dung").fill(DRAFT_SUBJECT)
-        form.get_by_label("Tìm lãnh đạo theo họ tên").fill("Đức")
-        form.get_by_role("radio", name=SIGNER).check()
-        form.get_by_label("Chức vụ người ký").fill("Chánh Văn phòng")
-        form.get_by_label("Cơ quan trong hệ thống").fill("nội vụ")
+        fill_new_draft(form, pdf, DRAFT_SUBJECT)
         form.locator("#org-results").get_by_role("button", name=RECIPIENT, exact=False).first.click()
         form.get_by_role("button", name="Lưu dự thảo").click()
         expect(page).to_have_url(re.compile(r"/du-thao/\d+$"))
